@@ -1,0 +1,245 @@
+"""Condition types, their registry, and composition with all / any / not.
+
+A condition is built once from a JSON-safe spec (``{"type": "time_of_day", "start": "06:00", ...}``),
+validating and pre-computing everything it can; evaluating it against a `Context` is then a cheap call
+that returns an `Outcome`: True, False or None (a fact it needs is unknown), with a human reason.
+
+Logic is three-valued (Kleene): ``not unknown`` is unknown, ``all`` is False if any child is False,
+``any`` is True if any child is True. A variant is eligible only when its condition is True, so an
+unknown fact never matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, NamedTuple
+
+from .context import Context
+
+MAX_DEPTH = 6
+MAX_CHILDREN = 50
+
+
+class ConditionError(ValueError):
+    """A condition spec that cannot be built. `field` names the parameter at fault."""
+
+    def __init__(self, field: str | None, message: str):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+class Outcome(NamedTuple):
+    value: bool | None
+    reason: str
+
+    @property
+    def matched(self) -> bool:
+        return self.value is True
+
+
+class Condition:
+    """Base class: subclasses set `type`, `label`, `facts` and implement the three methods."""
+
+    type: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    #: names of the context facts this condition reads (they become cache dimensions)
+    facts: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], registry: ConditionRegistry) -> Condition:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def to_params(self) -> dict[str, Any]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def describe(self) -> str:
+        """What the condition asks for, in an editor's words."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def __call__(self, ctx: Context) -> Outcome:
+        return self.evaluate(ctx)
+
+    def fact_names(self) -> frozenset[str]:
+        return frozenset(self.facts)
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"type": self.type, **self.to_params()}
+
+    def unknown(self, what: str) -> Outcome:
+        return Outcome(None, f"{self.describe()}: {what} unknown")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.describe()!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.to_params() == other.to_params()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.type, repr(sorted(self.to_params().items(), key=lambda kv: kv[0]))))
+
+
+class ConditionRegistry:
+    """Maps a spec's ``type`` to its Condition class. Sites add types via `register_tailor_conditions`."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, type[Condition]] = {}
+
+    def register(self, cls: type[Condition]) -> type[Condition]:
+        if not cls.type:
+            raise ValueError(f"{cls.__name__} has no `type`")
+        existing = self._types.get(cls.type)
+        if existing is not None and existing is not cls:
+            raise ValueError(f"condition type {cls.type!r} is already registered by {existing.__name__}")
+        self._types[cls.type] = cls
+        return cls
+
+    def __contains__(self, type_name: str) -> bool:
+        return type_name in self._types
+
+    def __iter__(self):
+        return iter(self._types.values())
+
+    def get(self, type_name: str) -> type[Condition]:
+        try:
+            return self._types[type_name]
+        except KeyError:
+            known = ", ".join(sorted(self._types))
+            raise ConditionError("type", f"unknown condition type {type_name!r} (known: {known})") from None
+
+    def build(self, spec: Mapping[str, Any], _depth: int = 0) -> Condition:
+        """Validate `spec` and return the compiled condition; raises ConditionError."""
+        if not isinstance(spec, Mapping):
+            raise ConditionError(None, f"a condition must be an object, not {type(spec).__name__}")
+        if _depth > MAX_DEPTH:
+            raise ConditionError(None, f"conditions nest deeper than {MAX_DEPTH} levels")
+        type_name = spec.get("type")
+        if not isinstance(type_name, str):
+            raise ConditionError("type", "missing condition type")
+        cls = self.get(type_name)
+        params = {k: v for k, v in spec.items() if k != "type"}
+        if issubclass(cls, _Composite):
+            return cls.from_params(params, self, _depth=_depth + 1)
+        return cls.from_params(params, self)
+
+    def build_all(self, specs: Iterable[Mapping[str, Any]], match: str = "all") -> Condition | None:
+        """One condition for a list of specs joined by `match` (all/any); None for an empty list."""
+        built = [self.build(s) for s in specs]
+        if not built:
+            return None
+        if len(built) == 1:
+            return built[0]
+        return All(built) if match == "all" else AnyOf(built)
+
+
+class _Composite(Condition):
+    children: tuple[Condition, ...]
+
+    def __init__(self, children: Iterable[Condition]):
+        self.children = tuple(children)
+        if not self.children:
+            raise ConditionError("conditions", "needs at least one condition")
+        if len(self.children) > MAX_CHILDREN:
+            raise ConditionError("conditions", f"at most {MAX_CHILDREN} conditions")
+
+    @classmethod
+    def from_params(cls, params, registry, _depth=0):
+        raw = params.get("conditions")
+        if not isinstance(raw, list):
+            raise ConditionError("conditions", "must be a list of conditions")
+        return cls([registry.build(c, _depth) for c in raw])
+
+    def to_params(self):
+        return {"conditions": [c.to_spec() for c in self.children]}
+
+    def fact_names(self) -> frozenset[str]:
+        return frozenset().union(*(c.fact_names() for c in self.children))
+
+
+class All(_Composite):
+    type = "all"
+    label = "All of"
+
+    def describe(self) -> str:
+        return " and ".join(c.describe() for c in self.children)
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        reasons, unknown = [], None
+        for child in self.children:
+            out = child.evaluate(ctx)
+            if out.value is False:
+                return out
+            if out.value is None and unknown is None:
+                unknown = out
+            reasons.append(out.reason)
+        if unknown is not None:
+            return unknown
+        return Outcome(True, "; ".join(reasons))
+
+
+
+class AnyOf(_Composite):
+    type = "any"
+    label = "Any of"
+
+    def describe(self) -> str:
+        return "(" + " or ".join(c.describe() for c in self.children) + ")"
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        fails, unknown = [], None
+        for child in self.children:
+            out = child.evaluate(ctx)
+            if out.value is True:
+                return out
+            if out.value is None and unknown is None:
+                unknown = out
+            fails.append(out.reason)
+        if unknown is not None:
+            return unknown
+        return Outcome(False, "none of: " + "; ".join(fails))
+
+
+
+class Not(_Composite):
+    type = "not"
+    label = "Not"
+
+    def __init__(self, children: Iterable[Condition]):
+        super().__init__(children)
+        if len(self.children) != 1:
+            raise ConditionError("condition", "'not' takes exactly one condition")
+
+    @classmethod
+    def from_params(cls, params, registry, _depth=0):
+        raw = params.get("condition")
+        if raw is None:
+            raise ConditionError("condition", "'not' needs a condition")
+        return cls([registry.build(raw, _depth)])
+
+    def to_params(self):
+        return {"condition": self.children[0].to_spec()}
+
+    def describe(self) -> str:
+        return f"not ({self.children[0].describe()})"
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        out = self.children[0].evaluate(ctx)
+        if out.value is None:
+            return out
+        return Outcome(not out.value, f"not ({out.reason})")
+
+
+
+Predicate = Callable[[Context], Outcome]
+
+registry = ConditionRegistry()
+for _cls in (All, AnyOf, Not):
+    registry.register(_cls)
+
+
+def register(cls: type[Condition]) -> type[Condition]:
+    """Class decorator: add a condition type to the default registry."""
+    return registry.register(cls)

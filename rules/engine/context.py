@@ -1,0 +1,121 @@
+"""The request context the conditions read: plain Python, no Django.
+
+A context is a bag of *facts*, each with the value and where it came from. A fact that is absent is
+unknown, never guessed: conditions that need it do not match and say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Where a fact came from, in order of precedence (earlier wins when the same fact arrives twice).
+SOURCE_INPUT = "input"
+SOURCE_HEADER = "header"
+SOURCE_PROVIDER = "provider"
+SOURCE_PROFILE = "profile"
+SOURCE_SERVER = "server"
+SOURCES = (SOURCE_INPUT, SOURCE_HEADER, SOURCE_PROVIDER, SOURCE_PROFILE, SOURCE_SERVER)
+
+
+class InvalidContext(ValueError):
+    """A context value that cannot be used; `field` names the offending input field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@lru_cache(maxsize=1024)
+def get_zone(name: str) -> ZoneInfo:
+    """The IANA zone called `name`; raises InvalidContext for anything else."""
+    if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")):
+        raise InvalidContext("timezone", f"unknown timezone {name!r}; use an IANA name such as 'Asia/Seoul'")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidContext(
+            "timezone", f"unknown timezone {name!r}; use an IANA name such as 'Asia/Seoul'"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    name: str
+    value: Any
+    source: str
+    detail: str = ""
+
+
+class Context(Mapping[str, Any]):
+    """Immutable mapping of fact name -> value, remembering each fact's source.
+
+    Build one with `Context.build(...)` or `Context({"timezone": Fact(...)})`; read values with
+    `ctx["timezone"]` / `ctx.get("timezone")` and provenance with `ctx.fact("timezone")`.
+    """
+
+    __slots__ = ("_facts", "_local_now")
+
+    def __init__(self, facts: Mapping[str, Fact] | None = None):
+        self._facts: dict[str, Fact] = dict(facts or {})
+        self._local_now: datetime | None | bool = False  # False = not computed yet
+
+    @classmethod
+    def build(cls, source: str = SOURCE_INPUT, **values: Any) -> Context:
+        """A context from keyword values, all from one source; None values are left out (unknown)."""
+        return cls({k: Fact(k, v, source) for k, v in values.items() if v is not None})
+
+    def __getitem__(self, name: str) -> Any:
+        return self._facts[name].value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._facts)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def fact(self, name: str) -> Fact | None:
+        return self._facts.get(name)
+
+    def facts(self) -> list[Fact]:
+        return list(self._facts.values())
+
+    def merged(self, other: Context) -> Context:
+        """A new context with `other`'s facts added where this one has none (this one wins)."""
+        facts = dict(other._facts)
+        facts.update(self._facts)
+        return Context(facts)
+
+    def with_facts(self, *facts: Fact) -> Context:
+        """A new context where the given facts replace any existing ones of the same name."""
+        new = dict(self._facts)
+        for f in facts:
+            new[f.name] = f
+        return Context(new)
+
+    @property
+    def timezone_name(self) -> str | None:
+        return self.get("timezone")
+
+    def local_now(self) -> datetime | None:
+        """The visitor's wall-clock time, or None when the clock or their timezone is unknown."""
+        if self._local_now is False:
+            now = self.get("now")
+            tz = self.get("timezone")
+            if now is None or tz is None:
+                self._local_now = None
+            else:
+                if now.tzinfo is None:  # naive: wall-clock time in the visitor's zone
+                    self._local_now = now.replace(tzinfo=get_zone(tz))
+                else:
+                    self._local_now = now.astimezone(get_zone(tz))
+        return self._local_now  # type: ignore[return-value]
+
+
+def utcnow() -> datetime:
+    return datetime.now(dt_timezone.utc)

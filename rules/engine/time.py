@@ -1,0 +1,204 @@
+"""Time conditions, evaluated on the visitor's wall clock (their timezone), never the server's."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from .conditions import Condition, ConditionError, Outcome, register
+from .context import Context
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY_KEYS = {name[:3].lower(): i for i, name in enumerate(DAY_NAMES)}
+
+
+def parse_hhmm(value, field: str) -> int:
+    """Minutes since midnight for 'HH:MM' (or 'HH:MM:SS', seconds ignored)."""
+    if hasattr(value, "hour") and hasattr(value, "minute"):
+        return value.hour * 60 + value.minute
+    m = _HHMM.match(str(value).strip()) if isinstance(value, str) else None
+    if not m:
+        raise ConditionError(field, f"expected a time as HH:MM, got {value!r}")
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def fmt_minutes(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def period_name(start: int, end: int) -> str:
+    """Morning / Afternoon / Evening / Night, from the middle of the window."""
+    length = (end - start) % 1440
+    mid = (start + length / 2) % 1440 / 60
+    if 5 <= mid < 12:
+        return "Morning"
+    if 12 <= mid < 17:
+        return "Afternoon"
+    if 17 <= mid < 22:
+        return "Evening"
+    return "Night"
+
+
+def _where(ctx: Context) -> str:
+    return ctx.get("timezone") or "?"
+
+
+@register
+class TimeOfDay(Condition):
+    """Visitor-local time in [start, end). A window whose end is before its start runs overnight."""
+
+    type = "time_of_day"
+    label = "Time of day"
+    facts = ("now", "timezone")
+
+    def __init__(self, start: int, end: int):
+        if start == end:
+            raise ConditionError("end", "start and end must differ (an empty window never matches)")
+        self.start, self.end = start, end
+        self.overnight = end < start
+        self._text = f"{period_name(start, end)} {fmt_minutes(start)}–{fmt_minutes(end)}"
+
+    @classmethod
+    def from_params(cls, params, registry=None):
+        return cls(parse_hhmm(params.get("start"), "start"), parse_hhmm(params.get("end"), "end"))
+
+    def to_params(self):
+        return {"start": fmt_minutes(self.start), "end": fmt_minutes(self.end)}
+
+    def describe(self) -> str:
+        return self._text
+
+    def contains(self, minute: int) -> bool:
+        if self.overnight:
+            return minute >= self.start or minute < self.end
+        return self.start <= minute < self.end
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        local = ctx.local_now()
+        if local is None:
+            return self.unknown("visitor timezone" if ctx.get("now") is not None else "clock")
+        minute = local.hour * 60 + local.minute
+        if self.contains(minute):
+            return Outcome(True, f"{self._text} ({_where(ctx)})")
+        return Outcome(False, f"{self._text} ({_where(ctx)}): it is {fmt_minutes(minute)} there")
+
+
+def _describe_days(days: frozenset[int]) -> str:
+    if days == frozenset(range(5)):
+        return "Weekdays"
+    if days == frozenset({5, 6}):
+        return "Weekends"
+    if len(days) == 7:
+        return "Every day"
+    names = [DAY_NAMES[d] + "s" for d in sorted(days)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def parse_day(value, field: str = "days") -> int:
+    if isinstance(value, bool):
+        raise ConditionError(field, f"unknown day {value!r}")
+    if isinstance(value, int) and 0 <= value <= 6:
+        return value
+    if isinstance(value, str):
+        key = value.strip().lower()[:3]
+        if key in _DAY_KEYS and DAY_NAMES[_DAY_KEYS[key]].lower().startswith(value.strip().lower()):
+            return _DAY_KEYS[key]
+        if key.isdigit() and 0 <= int(key) <= 6:
+            return int(key)
+    raise ConditionError(field, f"unknown day {value!r}; use mon..sun or 0 (Monday)..6 (Sunday)")
+
+
+@register
+class DayOfWeek(Condition):
+    """The visitor's local day of the week is one of `days` (0 = Monday)."""
+
+    type = "day_of_week"
+    label = "Day of week"
+    facts = ("now", "timezone")
+
+    def __init__(self, days):
+        self.days = frozenset(days)
+        if not self.days:
+            raise ConditionError("days", "pick at least one day")
+        self._text = _describe_days(self.days)
+
+    @classmethod
+    def from_params(cls, params, registry=None):
+        raw = params.get("days")
+        if isinstance(raw, (str, int)):
+            raw = [raw]
+        if not isinstance(raw, (list, tuple, set, frozenset)):
+            raise ConditionError("days", "expected a list of days")
+        return cls(parse_day(d) for d in raw)
+
+    def to_params(self):
+        return {"days": sorted(self.days)}
+
+    def describe(self) -> str:
+        return self._text
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        local = ctx.local_now()
+        if local is None:
+            return self.unknown("visitor timezone" if ctx.get("now") is not None else "clock")
+        weekday = local.weekday()
+        if weekday in self.days:
+            return Outcome(True, f"{self._text} ({_where(ctx)}): it is {DAY_NAMES[weekday]}")
+        return Outcome(False, f"{self._text} ({_where(ctx)}): it is {DAY_NAMES[weekday]} there")
+
+
+def parse_date(value, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConditionError(field, f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+@register
+class DateRange(Condition):
+    """The visitor's local date is within [start, end], both inclusive; either end may be open."""
+
+    type = "date_range"
+    label = "Date range"
+    facts = ("now", "timezone")
+
+    def __init__(self, start: date | None, end: date | None):
+        if start is None and end is None:
+            raise ConditionError("start", "give a start date, an end date, or both")
+        if start and end and end < start:
+            raise ConditionError("end", "the end date is before the start date")
+        self.start, self.end = start, end
+        if start and end:
+            self._text = f"{start.isoformat()} to {end.isoformat()}"
+        elif start:
+            self._text = f"from {start.isoformat()}"
+        else:
+            self._text = f"until {end.isoformat()}"  # type: ignore[union-attr]
+
+    @classmethod
+    def from_params(cls, params, registry=None):
+        return cls(parse_date(params.get("start"), "start"), parse_date(params.get("end"), "end"))
+
+    def to_params(self):
+        return {
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+        }
+
+    def describe(self) -> str:
+        return self._text
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        local = ctx.local_now()
+        if local is None:
+            return self.unknown("visitor timezone" if ctx.get("now") is not None else "clock")
+        today = local.date()
+        ok = (self.start is None or today >= self.start) and (self.end is None or today <= self.end)
+        where = f"{self._text} ({_where(ctx)})"
+        return Outcome(ok, where if ok else f"{where}: it is {today.isoformat()} there")
