@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class CmsConfig(AppConfig):
+    name = "cms"
+    label = "tailor_cms"
+    verbose_name = "Tailor"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Register the GraphQL type of the personalized block with grapple before its schema is built.
+        from cms.graphql_types import register_block_types
+
+        register_block_types()

@@ -1,0 +1,15 @@
+"""Tailor's URLs; a site adds them with one line: ``path("", include("cms.urls"))``.
+
+This serves grapple's schema (with Tailor's queries and mutations) at ``graphql/``, so a site using
+Tailor does not include ``grapple.urls`` as well.
+"""
+
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from graphene_django.views import GraphQLView
+
+app_name = "tailor_cms"
+
+urlpatterns = [
+    path("graphql/", csrf_exempt(GraphQLView.as_view()), name="graphql"),
+]

@@ -1,0 +1,77 @@
+"""Demo content for `manage.py tailor_demo`: built as raw StreamField JSON with stable ids, so
+re-running the command updates the page in place and keeps each slot's and variant's identity."""
+
+from __future__ import annotations
+
+import uuid
+
+_NS = uuid.UUID("6f1c1f9e-6c55-4a43-9d1e-7a2b1c0de001")
+
+
+def sid(*parts: str) -> str:
+    """A stable block id for the demo content."""
+    return str(uuid.uuid5(_NS, "/".join(parts)))
+
+
+def heading(text: str, *key: str) -> dict:
+    return {"type": "heading", "value": text, "id": sid(*key, "heading")}
+
+
+def paragraph(html: str, *key: str) -> dict:
+    return {"type": "paragraph", "value": html, "id": sid(*key, "paragraph")}
+
+
+def button(label: str, url: str, *key: str) -> dict:
+    return {"type": "button", "value": {"label": label, "url": url}, "id": sid(*key, "button")}
+
+
+def condition(kind: str, value: dict, *key: str) -> dict:
+    return {"type": kind, "value": {"negate": False, **value}, "id": sid(*key, kind)}
+
+
+def variant(slot: str, name: str, content: list, conditions: list, match: str = "all", weight: float = 1.0) -> dict:
+    return {
+        "type": "item",
+        "id": sid(slot, name),
+        "value": {"name": name, "content": content, "match": match, "conditions": conditions, "weight": weight},
+    }
+
+
+def personalized(slot: str, default: list, variants: list, policy: str = "RULES") -> dict:
+    return {
+        "type": "personalized",
+        "id": sid(slot),
+        "value": {"slot": slot, "policy": policy, "default": default, "variants": variants},
+    }
+
+
+def hero_slot() -> dict:
+    return personalized(
+        "hero",
+        default=[
+            heading("Content that fits the moment", "hero", "default"),
+            paragraph("<p>Tailor shows each visitor the variant that fits them.</p>", "hero", "default"),
+        ],
+        variants=[
+            variant(
+                "hero",
+                "Morning",
+                [heading("Good morning! Start your day with us", "hero", "Morning")],
+                [condition("time_of_day", {"start": "06:00:00", "end": "11:00:00"}, "hero", "Morning")],
+            ),
+            variant(
+                "hero",
+                "Evening",
+                [heading("Good evening! Unwind with our picks", "hero", "Evening")],
+                [condition("time_of_day", {"start": "18:00:00", "end": "23:00:00"}, "hero", "Evening")],
+            ),
+        ],
+    )
+
+
+def home_body() -> list[dict]:
+    return [
+        heading("Welcome to the Tailor demo", "intro"),
+        hero_slot(),
+        paragraph("<p>Everything above was chosen for you. Ask the API why.</p>", "outro"),
+    ]

@@ -1,0 +1,57 @@
+import json
+import os
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from wagtail.models import Page, Site
+
+from sample_site.home.demo import home_body
+from sample_site.home.models import HomePage
+
+DEMO_USERNAME = "admin"
+
+
+class Command(BaseCommand):
+    help = "Seed the demo home page (personalized hero) and an admin user. Safe to run again."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        page = self.ensure_home_page()
+        password = os.environ.get("TAILOR_DEMO_PASSWORD", "tailor-demo")
+        user, created = get_user_model().objects.get_or_create(
+            username=DEMO_USERNAME, defaults={"email": "admin@example.com"}
+        )
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        self.stdout.write(self.style.SUCCESS(f"Demo page: {page.title} ({page.url_path})"))
+        self.stdout.write(f"Admin: http://127.0.0.1:8000/admin/  username: {DEMO_USERNAME}  password: {password}")
+
+    def ensure_home_page(self) -> HomePage:
+        root = Page.get_first_root_node()
+        page = HomePage.objects.filter(depth=2).first()
+        body = home_body()
+        if page is None:
+            page = HomePage(title="Tailor demo", slug="home", body=json.dumps(body))
+            # Wagtail's own migration creates a placeholder welcome page with slug "home"
+            for old in Page.objects.filter(depth=2, slug="home").exclude(content_type__model="homepage"):
+                old.slug = f"welcome-{old.pk}"
+                old.save(update_fields=["slug"])
+            root.add_child(instance=page)
+        else:
+            page.body = json.dumps(body)
+        revision = page.save_revision(log_action=False)
+        revision.publish(log_action=False)
+        page.refresh_from_db()
+        site = Site.objects.filter(is_default_site=True).first()
+        if site is None:
+            Site.objects.create(hostname="localhost", port=80, root_page=page, is_default_site=True, site_name="Tailor demo")
+        elif site.root_page_id != page.pk:
+            site.root_page = page
+            site.save()
+        # Wagtail's placeholder welcome page would otherwise shadow ours for `urlPath: "/"`.
+        for old in Page.objects.filter(depth=2, slug__startswith="welcome-", content_type__model="page"):
+            if not old.get_children().exists() and not Site.objects.filter(root_page=old).exists():
+                old.delete()
+        return page

@@ -1,0 +1,15 @@
+"""Test settings: the sample site, with fast password hashing and an isolated media root."""
+
+import tempfile
+
+from sample_site.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = tempfile.mkdtemp(prefix="tailor-test-media-")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+DEBUG = False
+LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,0 +1,169 @@
+"""Compile a page's personalized regions into engine `Slot`s, once per published revision.
+
+Compilation reads the StreamField's raw JSON (no `to_python`, so no SQL for choosers) and builds every
+condition through the engine registry. The result is cached in-process, keyed by page, live revision
+and the rules version (bumped when segments change), so deciding a request runs no SQL.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from wagtail import blocks as wagtail_blocks
+from wagtail.fields import StreamField
+
+from cms.blocks import PersonalizedBlock, conditions_spec
+from cms.hooks import load_condition_hooks
+from cms.settings import tailor_settings
+from rules.engine import Condition, ConditionError, Outcome, registry
+from variants.engine import Slot, Variant
+
+
+class InvalidCondition(Condition):
+    """Stands in for stored conditions that no longer validate: never matches, says why."""
+
+    type = "_invalid"
+    label = "Invalid condition"
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def to_params(self):
+        return {"message": self.message}
+
+    def describe(self) -> str:
+        return f"invalid condition ({self.message})"
+
+    def evaluate(self, ctx) -> Outcome:
+        return Outcome(False, self.describe())
+
+
+@dataclass(frozen=True)
+class CompiledPage:
+    page_id: int
+    revision: Any
+    slots: tuple[Slot, ...]
+
+    def slot(self, slot_id: str) -> Slot | None:
+        for s in self.slots:
+            if s.id == slot_id:
+                return s
+        return None
+
+
+def _variant_items(raw_list: Any) -> Iterator[tuple[str | None, dict]]:
+    for item in raw_list or []:
+        # ListBlock raw data: {"type": "item", "value": ..., "id": ...}; older data: the bare value.
+        if isinstance(item, dict) and item.get("type") == "item" and "value" in item:
+            yield item.get("id"), item.get("value") or {}
+        elif isinstance(item, dict):
+            yield None, item
+
+
+def compile_slot(slot_id: str, raw: dict[str, Any]) -> Slot:
+    variants = []
+    for index, (variant_id, value) in enumerate(_variant_items(raw.get("variants"))):
+        spec = conditions_spec(value.get("conditions") or [], value.get("match") or "all")
+        condition: Condition | None
+        try:
+            condition = registry.build(spec) if spec else None
+        except ConditionError as e:
+            condition = InvalidCondition(str(e))
+        weight = value.get("weight")
+        variants.append(
+            Variant(
+                id=variant_id or f"{slot_id}-{index}",
+                name=(value.get("name") or f"Variant {index + 1}").strip(),
+                condition=condition,
+                weight=float(weight) if isinstance(weight, (int, float)) and weight >= 0 else 1.0,
+            )
+        )
+    return Slot(
+        id=slot_id,
+        name=raw.get("slot") or slot_id,
+        variants=tuple(variants),
+        policy=raw.get("policy") or "RULES",
+    )
+
+
+def _walk(block: wagtail_blocks.Block, raw: Any, block_id: str | None, out: list[Slot]) -> None:
+    if isinstance(block, PersonalizedBlock):
+        if block_id and isinstance(raw, dict):
+            out.append(compile_slot(block_id, raw))
+        return
+    if isinstance(block, wagtail_blocks.BaseStreamBlock):
+        for item in raw or []:
+            if isinstance(item, dict) and item.get("type") in block.child_blocks:
+                _walk(block.child_blocks[item["type"]], item.get("value"), item.get("id"), out)
+    elif isinstance(block, wagtail_blocks.BaseStructBlock):
+        if isinstance(raw, dict):
+            for name, child in block.child_blocks.items():
+                _walk(child, raw.get(name), None, out)
+    elif isinstance(block, wagtail_blocks.ListBlock):
+        for item_id, value in _variant_items(raw):
+            _walk(block.child_block, value, item_id, out)
+
+
+def stream_fields(page) -> Iterable[StreamField]:
+    return [f for f in page._meta.get_fields() if isinstance(f, StreamField)]
+
+
+def compile_page(page) -> CompiledPage:
+    """Compile without caching (used for previews of unsaved content)."""
+    load_condition_hooks()
+    slots: list[Slot] = []
+    for field in stream_fields(page):
+        value = getattr(page, field.attname, None)
+        if value is None:
+            continue
+        _walk(field.stream_block, list(value.raw_data), None, slots)
+    return CompiledPage(page.pk, page_revision_key(page), tuple(slots))
+
+
+def page_revision_key(page) -> tuple:
+    return (page.live_revision_id, page.last_published_at)
+
+
+class CompiledPageCache:
+    """A small thread-safe LRU of compiled pages."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple, CompiledPage] = OrderedDict()
+        self._lock = threading.Lock()
+        self.version = 0
+
+    def get(self, page) -> CompiledPage:
+        key = (page.pk, page_revision_key(page), self.version)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        compiled = compile_page(page)
+        with self._lock:
+            self._items[key] = compiled
+            while len(self._items) > max(1, int(tailor_settings.COMPILED_PAGE_CACHE_SIZE)):
+                self._items.popitem(last=False)
+        return compiled
+
+    def invalidate_page(self, page_id: int) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == page_id]:
+                del self._items[key]
+
+    def invalidate_all(self) -> None:
+        """Forget every compiled page (segments or condition types changed)."""
+        with self._lock:
+            self._items.clear()
+            self.version += 1
+
+
+compiled_pages = CompiledPageCache()
+
+
+def compiled_page(page) -> CompiledPage:
+    return compiled_pages.get(page)

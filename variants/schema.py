@@ -1,0 +1,137 @@
+"""GraphQL: personalized pages, decisions and their explanations. Translation only: the domain
+work happens in `variants.services`, `rules.context_builder` and the engine."""
+
+from __future__ import annotations
+
+import graphene
+from graphql import GraphQLError
+from grapple.types.interfaces import get_page_interface
+from grapple.types.pages import get_site_filter, get_specific_page
+
+from rules.context_builder import build_context
+from rules.engine import InvalidContext
+from rules.schema import ContextInput, ResolvedContext
+from variants.services import personalize_page
+from variants.tokens import TokenError, new_visitor_id, read_decision_token, read_visitor_token, sign_visitor
+
+
+class Policy(graphene.Enum):
+    DEFAULT = "DEFAULT"
+    RULES = "RULES"
+    AB = "AB"
+    BANDIT = "BANDIT"
+    CONTEXTUAL = "CONTEXTUAL"
+
+
+class Decision(graphene.ObjectType):
+    """Which variant a slot shows, by which policy, with what probability, and why."""
+
+    slot = graphene.String(required=True, description="The slot's name, e.g. 'hero'")
+    slot_id = graphene.String(required=True, description="The slot's stable id (its block id)")
+    variant = graphene.String(required=True, description="The variant's stable id, or 'default'")
+    variant_name = graphene.String(required=True)
+    policy = graphene.Field(Policy, required=True)
+    probability = graphene.Float(required=True, description="Exact propensity of this choice")
+    reasons = graphene.List(graphene.NonNull(graphene.String), required=True)
+    token = graphene.String(required=True, description="Signed; send it back with recordEvent")
+
+
+def decision_payload(decision, token: str) -> dict:
+    return {
+        "slot": decision.slot_name,
+        "slot_id": decision.slot_id,
+        "variant": decision.variant_id,
+        "variant_name": decision.variant_name,
+        "policy": decision.policy,
+        "probability": decision.probability,
+        "reasons": list(decision.reasons),
+        "token": token,
+    }
+
+
+class PersonalizedPage(graphene.ObjectType):
+    page = graphene.NonNull(get_page_interface)
+    decisions = graphene.List(graphene.NonNull(Decision), required=True)
+    visitor_token = graphene.String()
+    context = graphene.Field(ResolvedContext, required=True)
+    cache_key = graphene.String(required=True)
+
+    @staticmethod
+    def resolve_page(result, info):
+        return result.page
+
+    @staticmethod
+    def resolve_decisions(result, info):
+        return [decision_payload(d, result.tokens.get(d.slot_id, "")) for d in result.decisions]
+
+    @staticmethod
+    def resolve_visitor_token(result, info):
+        return sign_visitor(result.visitor_id) if result.visitor_id else None
+
+    @staticmethod
+    def resolve_context(result, info):
+        return result.context
+
+    @staticmethod
+    def resolve_cache_key(result, info):
+        return result.cache_key
+
+
+def context_error(e: InvalidContext) -> GraphQLError:
+    return GraphQLError(f"context.{e.field}: {e.message}", extensions={"field": f"context.{e.field}"})
+
+
+class Query:
+    personalized_page = graphene.Field(
+        PersonalizedPage,
+        url_path=graphene.String(required=True),
+        in_site=graphene.Boolean(default_value=False),
+        site=graphene.String(),
+        context=ContextInput(),
+        visitor_token=graphene.String(),
+        description="A page with each personalized region resolved for the visitor's context.",
+    )
+    explain_decision = graphene.Field(
+        Decision,
+        token=graphene.String(required=True),
+        description="Why a decision was made (from its token); null for an invalid or expired token.",
+    )
+
+    def resolve_personalized_page(self, info, url_path, in_site=False, site=None, context=None, visitor_token=None):
+        try:
+            ctx = build_context(info.context, context)
+        except InvalidContext as e:
+            raise context_error(e) from None
+        visitor_id = None
+        if visitor_token:
+            try:
+                visitor_id = read_visitor_token(visitor_token)
+            except TokenError as e:
+                raise GraphQLError(f"visitorToken: {e.message}", extensions={"field": "visitorToken"}) from None
+        page = get_specific_page(url_path=url_path, site=get_site_filter(info, in_site=in_site, site=site))
+        if page is None:
+            return None
+        result = personalize_page(page, ctx, visitor_id=visitor_id or new_visitor_id())
+        # The personalized blocks inside `page` read the decisions from the request while resolving.
+        decisions = getattr(info.context, "tailor_decisions", None)
+        if decisions is None:
+            decisions = {}
+            info.context.tailor_decisions = decisions
+        decisions.update({d.slot_id: d for d in result.decisions})
+        return result
+
+    def resolve_explain_decision(self, info, token):
+        try:
+            claims = read_decision_token(token)
+        except TokenError:
+            return None
+        return {
+            "slot": claims.slot_name,
+            "slot_id": claims.slot_id,
+            "variant": claims.variant_id,
+            "variant_name": claims.variant_name,
+            "policy": claims.policy,
+            "probability": claims.probability,
+            "reasons": list(claims.reasons),
+            "token": token,
+        }
