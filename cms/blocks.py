@@ -23,7 +23,8 @@ from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
-from rules.engine import ConditionError, registry as condition_registry
+from rules.engine import ConditionError
+from rules.engine import registry as condition_registry
 
 SLOT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
@@ -67,6 +68,11 @@ class ConditionBlock(blocks.StructBlock):
     condition_type: str = ""
 
     negate = blocks.BooleanBlock(required=False, help_text="Match when this is NOT the case")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Declared on the base class, so it would come first; editors read it last.
+        self.child_blocks["negate"] = self.child_blocks.pop("negate")
 
     @classmethod
     def spec_from_raw(cls, raw: dict[str, Any]) -> dict[str, Any]:
@@ -266,14 +272,13 @@ class PersonalizedBlock(blocks.StructBlock):
     class Meta:
         icon = "user"
         label = "Personalized region"
+        template = "tailor_cms/blocks/personalized_block.html"
 
     def clean(self, value):
         value = super().clean(value)
         errors = {}
         if not SLOT_NAME_RE.match(value.get("slot") or ""):
-            errors["slot"] = ValidationError(
-                "Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter"
-            )
+            errors["slot"] = ValidationError("Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter")
         names = [v.get("name", "").strip().casefold() for v in value.get("variants") or []]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

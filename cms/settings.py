@@ -57,8 +57,7 @@ class TailorSettings:
             unknown = sorted(set(raw) - set(DEFAULTS))
             if unknown:
                 raise ImproperlyConfigured(
-                    f"Unknown TAILOR setting(s): {', '.join(unknown)}. "
-                    f"Valid keys: {', '.join(sorted(DEFAULTS))}"
+                    f"Unknown TAILOR setting(s): {', '.join(unknown)}. Valid keys: {', '.join(sorted(DEFAULTS))}"
                 )
             self._user_settings = raw
         return self._user_settings

@@ -7,23 +7,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('wagtailcore', '0098_apitoken'),
+        ("wagtailcore", "0098_apitoken"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HomePage',
+            name="HomePage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('body', wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('personalized', 18)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'max_length': 200}), 1: ('wagtail.blocks.RichTextBlock', (), {}), 2: ('wagtail.blocks.CharBlock', (), {'help_text': 'Name frontends use for this region, e.g. hero (lowercase, digits, - and _)', 'max_length': 64}), 3: ('wagtail.blocks.ChoiceBlock', [], {'choices': [('RULES', 'Rules: the first variant whose conditions match'), ('AB', 'A/B: fixed split by weight among the matching variants'), ('BANDIT', 'Bandit: learn which matching variant converts best'), ('CONTEXTUAL', 'Contextual bandit: learn the best variant per audience')]}), 4: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'max_length': 200}), 5: ('wagtail.blocks.RichTextBlock', (), {'features': ['bold', 'italic', 'link', 'ol', 'ul']}), 6: ('wagtail.images.blocks.ImageChooserBlock', (), {}), 7: ('wagtail.blocks.CharBlock', (), {'max_length': 80}), 8: ('wagtail.blocks.CharBlock', (), {'help_text': 'An absolute URL or a path such as /pricing/', 'max_length': 500}), 9: ('wagtail.blocks.StructBlock', [[('label', 7), ('url', 8)]], {}), 10: ('wagtail.blocks.StreamBlock', [[('heading', 4), ('paragraph', 5), ('image', 6), ('button', 9)]], {'label': 'Default content', 'required': False}), 11: ('wagtail.blocks.CharBlock', (), {'help_text': 'Shown in reports and reasons', 'max_length': 80}), 12: ('wagtail.blocks.StreamBlock', [[('heading', 4), ('paragraph', 5), ('image', 6), ('button', 9)]], {'required': False}), 13: ('wagtail.blocks.ChoiceBlock', [], {'choices': [('all', 'All conditions'), ('any', 'Any condition')], 'help_text': 'How the conditions below combine'}), 14: ('cms.blocks.ConditionsBlock', (), {}), 15: ('wagtail.blocks.FloatBlock', (), {'default': 1.0, 'help_text': 'Share in an A/B split (relative to the other variants)', 'max_value': 1000, 'min_value': 0, 'required': False}), 16: ('wagtail.blocks.StructBlock', [[('name', 11), ('content', 12), ('match', 13), ('conditions', 14), ('weight', 15)]], {}), 17: ('wagtail.blocks.ListBlock', (16,), {'default': [], 'max_num': 20}), 18: ('wagtail.blocks.StructBlock', [[('slot', 2), ('policy', 3), ('default', 10), ('variants', 17)]], {})})),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=settings.WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                (
+                    "body",
+                    wagtail.fields.StreamField(
+                        [("heading", 0), ("paragraph", 1), ("personalized", 18)],
+                        blank=True,
+                        block_lookup={
+                            0: ("wagtail.blocks.CharBlock", (), {"max_length": 200}),
+                            1: ("wagtail.blocks.RichTextBlock", (), {}),
+                            2: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {
+                                    "help_text": "Name frontends use for this region, e.g. hero (lowercase, digits, - and _)",
+                                    "max_length": 64,
+                                },
+                            ),
+                            3: (
+                                "wagtail.blocks.ChoiceBlock",
+                                [],
+                                {
+                                    "choices": [
+                                        ("RULES", "Rules: the first variant whose conditions match"),
+                                        ("AB", "A/B: fixed split by weight among the matching variants"),
+                                        ("BANDIT", "Bandit: learn which matching variant converts best"),
+                                        ("CONTEXTUAL", "Contextual bandit: learn the best variant per audience"),
+                                    ]
+                                },
+                            ),
+                            4: ("wagtail.blocks.CharBlock", (), {"form_classname": "title", "max_length": 200}),
+                            5: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {"features": ["bold", "italic", "link", "ol", "ul"]},
+                            ),
+                            6: ("wagtail.images.blocks.ImageChooserBlock", (), {}),
+                            7: ("wagtail.blocks.CharBlock", (), {"max_length": 80}),
+                            8: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"help_text": "An absolute URL or a path such as /pricing/", "max_length": 500},
+                            ),
+                            9: ("wagtail.blocks.StructBlock", [[("label", 7), ("url", 8)]], {}),
+                            10: (
+                                "wagtail.blocks.StreamBlock",
+                                [[("heading", 4), ("paragraph", 5), ("image", 6), ("button", 9)]],
+                                {"label": "Default content", "required": False},
+                            ),
+                            11: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"help_text": "Shown in reports and reasons", "max_length": 80},
+                            ),
+                            12: (
+                                "wagtail.blocks.StreamBlock",
+                                [[("heading", 4), ("paragraph", 5), ("image", 6), ("button", 9)]],
+                                {"required": False},
+                            ),
+                            13: (
+                                "wagtail.blocks.ChoiceBlock",
+                                [],
+                                {
+                                    "choices": [("all", "All conditions"), ("any", "Any condition")],
+                                    "help_text": "How the conditions below combine",
+                                },
+                            ),
+                            14: ("cms.blocks.ConditionsBlock", (), {}),
+                            15: (
+                                "wagtail.blocks.FloatBlock",
+                                (),
+                                {
+                                    "default": 1.0,
+                                    "help_text": "Share in an A/B split (relative to the other variants)",
+                                    "max_value": 1000,
+                                    "min_value": 0,
+                                    "required": False,
+                                },
+                            ),
+                            16: (
+                                "wagtail.blocks.StructBlock",
+                                [[("name", 11), ("content", 12), ("match", 13), ("conditions", 14), ("weight", 15)]],
+                                {},
+                            ),
+                            17: ("wagtail.blocks.ListBlock", (16,), {"default": [], "max_num": 20}),
+                            18: (
+                                "wagtail.blocks.StructBlock",
+                                [[("slot", 2), ("policy", 3), ("default", 10), ("variants", 17)]],
+                                {},
+                            ),
+                        },
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
-            bases=('wagtailcore.page',),
+            bases=("wagtailcore.page",),
         ),
     ]

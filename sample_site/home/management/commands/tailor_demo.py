@@ -46,7 +46,9 @@ class Command(BaseCommand):
         page.refresh_from_db()
         site = Site.objects.filter(is_default_site=True).first()
         if site is None:
-            Site.objects.create(hostname="localhost", port=80, root_page=page, is_default_site=True, site_name="Tailor demo")
+            Site.objects.create(
+                hostname="localhost", port=80, root_page=page, is_default_site=True, site_name="Tailor demo"
+            )
         elif site.root_page_id != page.pk:
             site.root_page = page
             site.save()

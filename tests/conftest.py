@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from sample_site.home import demo
+from sample_site.home.models import HomePage
+
+
+@pytest.fixture(autouse=True)
+def _fresh_compiled_pages():
+    """Compiled pages are cached per process; a test must not see another test's pages."""
+    from variants.compiler import compiled_pages
+
+    compiled_pages.invalidate_all()
+    yield
+    compiled_pages.invalidate_all()
+
+
+@pytest.fixture
+def home_page(db) -> HomePage:
+    """The demo site: `tailor_demo` seeds the home page with its personalized hero."""
+    call_command("tailor_demo", stdout=open("/dev/null", "w"))
+    return HomePage.objects.get(depth=2)
+
+
+@pytest.fixture
+def make_page(home_page):
+    """Publish a child page of the demo home whose body holds the given slots."""
+
+    def make(slug: str, *slots: dict) -> HomePage:
+        page = HomePage(title=slug.title(), slug=slug, body=json.dumps(list(slots)))
+        home_page.add_child(instance=page)
+        page.save_revision(log_action=False).publish(log_action=False)
+        page.refresh_from_db()
+        return page
+
+    return make
+
+
+@pytest.fixture
+def gql(client: Client):
+    """POST a GraphQL document to /graphql/ and return the decoded JSON (asserting no 5xx)."""
+
+    def run(query: str, variables: dict | None = None, **headers) -> dict:
+        response = client.post(
+            "/graphql/",
+            json.dumps({"query": query, "variables": variables or {}}),
+            content_type="application/json",
+            **headers,
+        )
+        assert response.status_code < 500, response.content[:500]
+        return response.json()
+
+    return run
+
+
+@pytest.fixture
+def slot_helpers():
+    return demo
