@@ -310,7 +310,9 @@ class Language(Condition):
         raw = ctx.get("language")
         if isinstance(raw, str):
             raw = (raw,)
-        tags = [t for t in (canonical_language(x) for x in raw or ()) if t]
+        if not isinstance(raw, (list, tuple)):
+            return self.unknown("language")
+        tags = [t for t in (canonical_language(x) for x in raw[:20]) if t]
         if not tags:
             return self.unknown("language")
         considered = tags if self.any_preferred else tags[:1]
@@ -510,10 +512,10 @@ class InSegment(Condition):
 
     def evaluate(self, ctx: Context) -> Outcome:
         segments = ctx.get("segments")
-        if segments is None:
-            return self.unknown("segments")
         if isinstance(segments, str):
             segments = {segments}
+        if not isinstance(segments, (set, frozenset, list, tuple)):
+            return self.unknown("segments")
         if self.segment in segments:
             return Outcome(True, self.describe())
         return Outcome(False, f"Not in segment {quoted(self.name or self.segment)}")
