@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
@@ -152,6 +152,8 @@ class DayOfWeek(Condition):
 def parse_date(value, field: str) -> date | None:
     if value in (None, ""):
         return None
+    if isinstance(value, datetime):  # a datetime is a date too, but cannot be compared with one
+        return value.date()
     if isinstance(value, date):
         return value
     try:

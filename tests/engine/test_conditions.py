@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -478,6 +479,13 @@ def test_in_segment_keeps_the_segment_name_for_reasons():
     condition = registry.build({"type": "in_segment", "segment": "vip", "name": "VIP readers"})
     assert condition.to_params() == {"segment": "vip", "name": "VIP readers"}
     assert condition.describe() == "In segment “VIP readers”"
+
+
+def test_date_range_built_from_datetimes_compares_dates():
+    # A DateTime form field hands over datetimes; comparing one with a date raised TypeError.
+    condition = registry.build({"type": "date_range", "start": datetime(2026, 1, 1, 9, 30)})
+    assert condition.to_params() == {"start": "2026-01-01", "end": None}
+    assert condition.evaluate(Context.build(now=datetime(2026, 5, 1), timezone="UTC")).value is True
 
 
 def test_visit_count_accepts_numbers_typed_into_a_form():
