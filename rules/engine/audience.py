@@ -51,7 +51,7 @@ MAX_TEXT = 200
 # --- parameter helpers (shared by the sibling condition modules) ---------------------------------
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
@@ -70,7 +70,7 @@ def text_list(
     the way a plain text input sends it).
     """
     raw = params.get(field)
-    if _blank(raw):
+    if is_blank(raw):
         if required:
             raise ConditionError(field, f"pick at least one {noun}")
         return ()
@@ -125,7 +125,7 @@ def number_param(
     Numeric strings are accepted because form inputs send them.
     """
     raw = params.get(field)
-    if _blank(raw):
+    if is_blank(raw):
         return default
     kind = "a whole number" if integer else "a number"
     if isinstance(raw, bool):
@@ -175,7 +175,7 @@ def as_bool(value: Any) -> bool | None:
 
 def bool_param(params: Mapping[str, Any], field: str, *, default: bool) -> bool:
     raw = params.get(field)
-    if _blank(raw):
+    if is_blank(raw):
         return default
     value = as_bool(raw)
     if value is None:
@@ -394,7 +394,7 @@ class Trait(Condition):
         if operator == "exists":
             return cls(key, operator)
         value = params.get("value")
-        if _blank(value):
+        if is_blank(value):
             raise ConditionError("value", "enter the value to compare with")
         if operator in _NUMERIC_OPERATORS:
             value = number_param(params, "value")
@@ -493,7 +493,7 @@ class InSegment(Condition):
         if len(slug) > 255 or not _SLUG.match(slug):
             raise ConditionError("segment", f"{slug[:40]!r} is not a segment slug")
         name = params.get("name")
-        if _blank(name):
+        if is_blank(name):
             name = None
         elif not isinstance(name, str) or len(name) > 255:
             raise ConditionError("name", "expected the segment's name (text, at most 255 characters)")

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .audience import MAX_TEXT, _blank, quoted
+from .audience import MAX_TEXT, is_blank, quoted
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
 
@@ -30,7 +30,7 @@ UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 
 def _utm_value(params: Mapping[str, Any], key: str) -> str | None:
     raw = params.get(key)
-    if _blank(raw):
+    if is_blank(raw):
         return None
     if not isinstance(raw, str):
         raise ConditionError(key, f"expected text, got {raw!r}")
@@ -233,7 +233,7 @@ class QueryParam(Condition):
         if len(name) > 100:
             raise ConditionError("name", "at most 100 characters")
         value = params.get("value")
-        if _blank(value):
+        if is_blank(value):
             value = None
         elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise ConditionError("value", f"expected text, got {value!r}")
