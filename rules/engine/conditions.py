@@ -180,7 +180,6 @@ class All(_Composite):
         return Outcome(True, "; ".join(reasons))
 
 
-
 class AnyOf(_Composite):
     type = "any"
     label = "Any of"
@@ -200,7 +199,6 @@ class AnyOf(_Composite):
         if unknown is not None:
             return unknown
         return Outcome(False, "none of: " + "; ".join(fails))
-
 
 
 class Not(_Composite):
@@ -230,7 +228,6 @@ class Not(_Composite):
         if out.value is None:
             return out
         return Outcome(not out.value, f"not ({out.reason})")
-
 
 
 Predicate = Callable[[Context], Outcome]

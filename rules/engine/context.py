@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,9 +39,7 @@ def get_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise InvalidContext(
-            "timezone", f"unknown timezone {name!r}; use an IANA name such as 'Asia/Seoul'"
-        ) from None
+        raise InvalidContext("timezone", f"unknown timezone {name!r}; use an IANA name such as 'Asia/Seoul'") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,4 +116,4 @@ class Context(Mapping[str, Any]):
 
 
 def utcnow() -> datetime:
-    return datetime.now(dt_timezone.utc)
+    return datetime.now(UTC)
