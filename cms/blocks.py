@@ -25,6 +25,8 @@ from wagtail.images.blocks import ImageChooserBlock
 
 from rules.engine import ConditionError
 from rules.engine import registry as condition_registry
+from rules.engine.device import DEVICE_CLASSES
+from rules.engine.signals import EMOTION_LABELS, WEATHER_CONDITIONS
 
 SLOT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
@@ -135,11 +137,179 @@ class DateRangeBlock(ConditionBlock):
         label = "Date range"
 
 
+def _choices(values) -> list[tuple[str, str]]:
+    return [(v, v.capitalize()) for v in values]
+
+
+class WeatherBlock(ConditionBlock):
+    condition_type = "weather"
+    conditions = blocks.MultipleChoiceBlock(
+        choices=_choices(WEATHER_CONDITIONS),
+        required=False,
+        help_text="Any of these (leave empty to test temperature only)",
+    )
+    min_temperature = blocks.FloatBlock(required=False, help_text="°C, inclusive")
+    max_temperature = blocks.FloatBlock(required=False, help_text="°C, inclusive")
+
+    class Meta:
+        icon = "site"
+        label = "Weather"
+
+
+class EmotionBlock(ConditionBlock):
+    condition_type = "emotion"
+    labels = blocks.MultipleChoiceBlock(choices=_choices(EMOTION_LABELS))
+    min_confidence = blocks.FloatBlock(default=0.5, min_value=0, max_value=1, help_text="0 to 1")
+
+    class Meta:
+        icon = "pick"
+        label = "Emotion"
+
+
+def segment_choices() -> list[tuple[str, str]]:
+    from rules.models import Segment
+
+    return [(s.slug, s.name) for s in Segment.objects.order_by("name").only("slug", "name")]
+
+
+class InSegmentBlock(ConditionBlock):
+    condition_type = "in_segment"
+    segment = blocks.ChoiceBlock(choices=segment_choices)
+
+    class Meta:
+        icon = "group"
+        label = "In segment"
+
+
+class DeviceBlock(ConditionBlock):
+    condition_type = "device"
+    devices = blocks.MultipleChoiceBlock(choices=_choices(DEVICE_CLASSES))
+
+    class Meta:
+        icon = "mobile-alt"
+        label = "Device"
+
+
+class CountryBlock(ConditionBlock):
+    condition_type = "country"
+    countries = blocks.CharBlock(max_length=500, help_text="Comma-separated codes or names: KR, Japan, Deutschland")
+
+    class Meta:
+        icon = "globe"
+        label = "Country"
+
+
+class CityBlock(ConditionBlock):
+    condition_type = "city"
+    cities = blocks.CharBlock(
+        max_length=500, help_text="Comma-separated spellings to accept, e.g. Seoul, 서울, seoul-si"
+    )
+    threshold = blocks.IntegerBlock(default=85, min_value=0, max_value=100, help_text="Fuzzy match score, 0-100")
+
+    class Meta:
+        icon = "globe"
+        label = "City"
+
+
+class UtmBlock(ConditionBlock):
+    condition_type = "utm"
+    source = blocks.CharBlock(required=False, max_length=200, help_text="utm_source; a trailing * matches any ending")
+    medium = blocks.CharBlock(required=False, max_length=200)
+    campaign = blocks.CharBlock(required=False, max_length=200)
+
+    class Meta:
+        icon = "tag"
+        label = "Campaign (UTM)"
+
+
+class ReferrerBlock(ConditionBlock):
+    condition_type = "referrer"
+    pattern = blocks.CharBlock(max_length=300, help_text="A domain (google.com) or a pattern (*.example.org/blog/*)")
+
+    class Meta:
+        icon = "link-external"
+        label = "Referrer"
+
+
+class QueryParamBlock(ConditionBlock):
+    condition_type = "query_param"
+    name = blocks.CharBlock(max_length=100)
+    operator = blocks.ChoiceBlock(
+        choices=[("equals", "equals"), ("contains", "contains"), ("present", "is present")], default="equals"
+    )
+    value = blocks.CharBlock(required=False, max_length=200)
+
+    class Meta:
+        icon = "search"
+        label = "Query parameter"
+
+
+class VisitCountBlock(ConditionBlock):
+    condition_type = "visit_count"
+    min = blocks.IntegerBlock(required=False, min_value=1, help_text="At least this many visits (this one included)")
+    max = blocks.IntegerBlock(required=False, min_value=1)
+
+    class Meta:
+        icon = "history"
+        label = "Visit count"
+
+
+class ReturningVisitorBlock(ConditionBlock):
+    condition_type = "returning_visitor"
+    returning = blocks.BooleanBlock(required=False, default=True, help_text="Checked: returning; unchecked: new")
+
+    class Meta:
+        icon = "redirect"
+        label = "Returning visitor"
+
+
+class LanguageBlock(ConditionBlock):
+    condition_type = "language"
+    languages = blocks.CharBlock(max_length=300, help_text="Comma-separated tags or prefixes: ko, en-GB")
+    any_preferred = blocks.BooleanBlock(required=False, help_text="Match any preferred language, not only the first")
+
+    class Meta:
+        icon = "openquote"
+        label = "Language"
+
+
+class TraitBlock(ConditionBlock):
+    condition_type = "trait"
+    key = blocks.CharBlock(max_length=64)
+    operator = blocks.ChoiceBlock(
+        choices=[
+            (o, o.replace("_", " ")) for o in ("equals", "not_equals", "contains", "gt", "gte", "lt", "lte", "exists")
+        ],
+        default="equals",
+    )
+    value = blocks.CharBlock(required=False, max_length=200)
+
+    class Meta:
+        icon = "list-ul"
+        label = "Trait"
+
+
 #: condition type -> block class; sites add theirs with the `register_tailor_conditions` hook
 CONDITION_BLOCKS: dict[str, type[ConditionBlock]] = {
-    TimeOfDayBlock.condition_type: TimeOfDayBlock,
-    DayOfWeekBlock.condition_type: DayOfWeekBlock,
-    DateRangeBlock.condition_type: DateRangeBlock,
+    cls.condition_type: cls
+    for cls in (
+        TimeOfDayBlock,
+        DayOfWeekBlock,
+        DateRangeBlock,
+        WeatherBlock,
+        EmotionBlock,
+        InSegmentBlock,
+        DeviceBlock,
+        CountryBlock,
+        CityBlock,
+        UtmBlock,
+        ReferrerBlock,
+        QueryParamBlock,
+        VisitCountBlock,
+        ReturningVisitorBlock,
+        LanguageBlock,
+        TraitBlock,
+    )
 }
 
 

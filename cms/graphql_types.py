@@ -71,3 +71,10 @@ def register_block_types() -> None:
     from cms.blocks import PersonalizedBlock
 
     registry.streamfield_blocks[PersonalizedBlock] = PersonalizedBlockNode
+
+
+class FieldError(graphene.ObjectType):
+    """A validation error returned as data by mutations (never an HTTP error)."""
+
+    field = graphene.String(description="The input field at fault, or null for the whole input")
+    message = graphene.String(required=True)

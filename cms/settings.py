@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "WEATHER_CACHE_SECONDS": 900,
     # Fuzzy matching threshold for Country/City conditions (0-100).
     "GEO_FUZZY_THRESHOLD": 85,
+    # Consent assumed when the request says nothing (Sec-GPC / DNT always mean no optional consent).
+    "DEFAULT_CONSENT": {"personalization": False, "analytics": False},
+    # How long a visitor profile lives after its last update.
+    "PROFILE_RETENTION_DAYS": 180,
     # Bounds on what a client may send.
     "MAX_TEXT_LENGTH": 2000,
     "MAX_TRAITS": 50,

@@ -14,3 +14,16 @@ def editor_css():
     from django.utils.html import format_html
 
     return format_html('<link rel="stylesheet" href="{}">', static("tailor_cms/css/editor.css"))
+
+
+@hooks.register("register_schema_mutation")
+def register_tailor_mutations(mutation_mixins):
+    import graphene
+
+    from rules.schema import Mutation as RulesMutation
+
+    mutation_mixins.extend([RulesMutation])
+    # grapple builds `class Mutation(*mixins)`, which must be an ObjectType: keep it the last base.
+    if graphene.ObjectType in mutation_mixins:
+        mutation_mixins.remove(graphene.ObjectType)
+    mutation_mixins.append(graphene.ObjectType)

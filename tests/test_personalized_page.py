@@ -36,14 +36,14 @@ def run_operation(gql, now: str, timezone: str = "Asia/Seoul", **extra) -> dict:
     return result["data"]["personalizedPage"]
 
 
-def personalized_block(page: dict) -> dict:
-    return next(b for b in page["page"]["body"] if b["blockType"] == "PersonalizedBlock")
+def personalized_block(page: dict, slot: str = "hero") -> dict:
+    return next(b for b in page["page"]["body"] if b["blockType"] == "PersonalizedBlock" and b["slot"] == slot)
 
 
 def test_morning_in_seoul_gets_the_morning_variant_with_its_content(home_page, gql):
     page = run_operation(gql, "2026-11-30T08:00:00+09:00")
 
-    (decision,) = page["decisions"]
+    decision = hero({"data": {"personalizedPage": page}})
     assert decision["variantName"] == "Morning"
     assert decision["policy"] == "RULES"
     assert decision["probability"] == 1.0
@@ -70,7 +70,7 @@ def test_same_utc_instant_gives_seoul_morning_and_new_york_evening(home_page, gq
 def test_outside_every_window_the_default_wins_with_policy_default(home_page, gql):
     page = run_operation(gql, "2026-11-30T14:00:00+09:00")
 
-    (decision,) = page["decisions"]
+    decision = hero({"data": {"personalizedPage": page}})
     assert decision["policy"] == "DEFAULT"
     assert decision["variant"] == "default"
     assert decision["variantName"] == "Default"
@@ -219,7 +219,9 @@ def test_cache_key_names_page_revision_chosen_variants_and_dimensions(home_page,
     assert key == later["data"]["personalizedPage"]["cacheKey"]
     assert key != evening["data"]["personalizedPage"]["cacheKey"]
     assert key.startswith(f"page:{home_page.pk}@{home_page.live_revision_id}|hero=")
-    assert key.endswith("|dims:now,timezone")
+    # the hero's time rules were evaluated (weather and emotion were unknown, so they did not split);
+    # the reading slot's segment rule read `segments`
+    assert key.endswith("|dims:emotion,now,segments,timezone,weather")
 
 
 def test_resolved_context_echoes_each_fact_with_its_source(home_page, gql):
@@ -269,7 +271,7 @@ def test_deciding_a_compiled_page_runs_no_sql(home_page):
         result = personalize_page(home_page, ctx)
 
     assert len(queries) == 0
-    assert [d.slot_name for d in result.decisions] == ["hero"]
+    assert [d.slot_name for d in result.decisions] == ["hero", "reading"]
 
 
 def test_publishing_a_new_revision_changes_the_decision(home_page, gql):
@@ -278,7 +280,8 @@ def test_publishing_a_new_revision_changes_the_decision(home_page, gql):
 
     body = home_page.body.raw_data
     slot = next(b for b in body if b["type"] == "personalized")
-    slot["value"]["variants"][0]["value"]["name"] = "Early birds"
+    morning = next(v for v in slot["value"]["variants"] if v["value"]["name"] == "Morning")
+    morning["value"]["name"] = "Early birds"
     home_page.body = list(body)
     home_page.save_revision(log_action=False).publish(log_action=False)
 

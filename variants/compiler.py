@@ -48,6 +48,11 @@ class CompiledPage:
     revision: Any
     slots: tuple[Slot, ...]
 
+    @property
+    def facts(self) -> frozenset[str]:
+        """Every context fact some variant of this page reads."""
+        return frozenset().union(*(v.facts for s in self.slots for v in s.variants))
+
     def slot(self, slot_id: str) -> Slot | None:
         for s in self.slots:
             if s.id == slot_id:
@@ -64,10 +69,23 @@ def _variant_items(raw_list: Any) -> Iterator[tuple[str | None, dict]]:
             yield None, item
 
 
-def compile_slot(slot_id: str, raw: dict[str, Any]) -> Slot:
+def _name_segments(spec: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """Give InSegment conditions the segment's name, so reasons read "In segment Mobile evening readers"."""
+    if spec.get("type") == "in_segment" and spec.get("segment") in names:
+        return {**spec, "name": names[spec["segment"]]}
+    if spec.get("type") in ("all", "any"):
+        return {**spec, "conditions": [_name_segments(c, names) for c in spec["conditions"]]}
+    if spec.get("type") == "not":
+        return {**spec, "condition": _name_segments(spec["condition"], names)}
+    return spec
+
+
+def compile_slot(slot_id: str, raw: dict[str, Any], segment_names: dict[str, str] | None = None) -> Slot:
     variants = []
     for index, (variant_id, value) in enumerate(_variant_items(raw.get("variants"))):
         spec = conditions_spec(value.get("conditions") or [], value.get("match") or "all")
+        if spec and segment_names:
+            spec = _name_segments(spec, segment_names)
         condition: Condition | None
         try:
             condition = registry.build(spec) if spec else None
@@ -90,22 +108,22 @@ def compile_slot(slot_id: str, raw: dict[str, Any]) -> Slot:
     )
 
 
-def _walk(block: wagtail_blocks.Block, raw: Any, block_id: str | None, out: list[Slot]) -> None:
+def _walk(block: wagtail_blocks.Block, raw: Any, block_id: str | None, out: list[Slot], names=None) -> None:
     if isinstance(block, PersonalizedBlock):
         if block_id and isinstance(raw, dict):
-            out.append(compile_slot(block_id, raw))
+            out.append(compile_slot(block_id, raw, names))
         return
     if isinstance(block, wagtail_blocks.BaseStreamBlock):
         for item in raw or []:
             if isinstance(item, dict) and item.get("type") in block.child_blocks:
-                _walk(block.child_blocks[item["type"]], item.get("value"), item.get("id"), out)
+                _walk(block.child_blocks[item["type"]], item.get("value"), item.get("id"), out, names)
     elif isinstance(block, wagtail_blocks.BaseStructBlock):
         if isinstance(raw, dict):
             for name, child in block.child_blocks.items():
-                _walk(child, raw.get(name), None, out)
+                _walk(child, raw.get(name), None, out, names)
     elif isinstance(block, wagtail_blocks.ListBlock):
         for item_id, value in _variant_items(raw):
-            _walk(block.child_block, value, item_id, out)
+            _walk(block.child_block, value, item_id, out, names)
 
 
 def stream_fields(page) -> Iterable[StreamField]:
@@ -114,13 +132,16 @@ def stream_fields(page) -> Iterable[StreamField]:
 
 def compile_page(page) -> CompiledPage:
     """Compile without caching (used for previews of unsaved content)."""
+    from rules.segments import segment_index
+
     load_condition_hooks()
+    names = segment_index().names
     slots: list[Slot] = []
     for field in stream_fields(page):
         value = getattr(page, field.attname, None)
         if value is None:
             continue
-        _walk(field.stream_block, list(value.raw_data), None, slots)
+        _walk(field.stream_block, list(value.raw_data), None, slots, names)
     return CompiledPage(page.pk, page_revision_key(page), tuple(slots))
 
 

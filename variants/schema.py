@@ -8,10 +8,10 @@ from graphql import GraphQLError
 from grapple.types.interfaces import get_page_interface
 from grapple.types.pages import get_site_filter, get_specific_page
 
-from rules.context_builder import build_context
+from rules.context_builder import build_request_context
 from rules.engine import InvalidContext
-from rules.schema import ContextInput, ResolvedContext
-from variants.services import personalize_page
+from rules.schema import ContextInput, ContextView, ResolvedContext
+from variants.services import load_profile, personalize_page
 from variants.tokens import TokenError, new_visitor_id, read_decision_token, read_visitor_token, sign_visitor
 
 
@@ -70,15 +70,22 @@ class PersonalizedPage(graphene.ObjectType):
 
     @staticmethod
     def resolve_context(result, info):
-        return result.context
+        return ContextView(result.context, result.consent)
 
     @staticmethod
     def resolve_cache_key(result, info):
         return result.cache_key
 
 
+def _camel(path: str) -> str:
+    """'weather.temperature_c' -> 'weather.temperatureC': name the field as the client spelled it."""
+    return ".".join(p.split("_")[0] + "".join(w.title() for w in p.split("_")[1:]) for p in path.split("."))
+
+
 def context_error(e: InvalidContext) -> GraphQLError:
-    return GraphQLError(f"context.{e.field}: {e.message}", extensions={"field": f"context.{e.field}"})
+    # Keys inside traits and query are the client's own; everything else is a schema field name.
+    field = f"context.{e.field}" if e.field.startswith(("traits.", "query.")) else f"context.{_camel(e.field)}"
+    return GraphQLError(f"{field}: {e.message}", extensions={"field": field})
 
 
 class Query:
@@ -98,20 +105,26 @@ class Query:
     )
 
     def resolve_personalized_page(self, info, url_path, in_site=False, site=None, context=None, visitor_token=None):
-        try:
-            ctx = build_context(info.context, context)
-        except InvalidContext as e:
-            raise context_error(e) from None
         visitor_id = None
         if visitor_token:
             try:
                 visitor_id = read_visitor_token(visitor_token)
             except TokenError as e:
                 raise GraphQLError(f"visitorToken: {e.message}", extensions={"field": "visitorToken"}) from None
+        try:
+            rc = build_request_context(
+                info.context,
+                context,
+                visitor_id=visitor_id or new_visitor_id(),
+                path=url_path,
+                profile=load_profile(visitor_id) if visitor_id else None,
+            )
+        except InvalidContext as e:
+            raise context_error(e) from None
         page = get_specific_page(url_path=url_path, site=get_site_filter(info, in_site=in_site, site=site))
         if page is None:
             return None
-        result = personalize_page(page, ctx, visitor_id=visitor_id or new_visitor_id())
+        result = personalize_page(page, rc)
         # The personalized blocks inside `page` read the decisions from the request while resolving.
         decisions = getattr(info.context, "tailor_decisions", None)
         if decisions is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rules.context_builder import Consent, RequestContext, enrich
 from rules.engine import Context
 from variants.compiler import CompiledPage, compile_page, compiled_page
 from variants.engine import Decision, decide
@@ -18,6 +19,7 @@ class PagePersonalization:
     decisions: list[Decision]
     tokens: dict[str, str] = field(default_factory=dict)
     visitor_id: str | None = None
+    consent: Consent | None = None
 
     def decision_for(self, slot_id: str) -> Decision | None:
         for d in self.decisions:
@@ -37,19 +39,36 @@ class PagePersonalization:
         return f"page:{self.compiled.page_id}@{revision}|{chosen}|dims:{','.join(self.facts_used)}"
 
 
-def personalize_page(
-    page, ctx: Context, *, visitor_id: str | None = None, preview: bool = False
-) -> PagePersonalization:
-    """Decide every slot of `page` for `ctx`. Runs no SQL (compiled slots are cached per revision).
+def as_request_context(ctx: Context | RequestContext) -> RequestContext:
+    if isinstance(ctx, RequestContext):
+        return ctx
+    return RequestContext(ctx, Consent(False, False, "default"))
 
-    `preview` compiles the page as given (unsaved content), explains every variant and signs no
-    tokens, so a preview can never be counted as an impression.
+
+def personalize_page(page, rc: RequestContext | Context, *, preview: bool = False) -> PagePersonalization:
+    """Decide every slot of `page` for the request. Deciding runs no SQL (slots are compiled once
+    per revision); providers run only for the facts the page's conditions read.
+
+    `preview` compiles the page as given (unsaved content), explains every variant, records no page
+    view and signs no tokens, so a preview can never be counted as an impression.
     """
+    rc = as_request_context(rc)
     compiled = compile_page(page) if preview else compiled_page(page)
+    ctx = enrich(rc, compiled.facts, record_view=not preview)
     decisions = [decide(slot, ctx, explain_all=preview) for slot in compiled.slots]
-    result = PagePersonalization(page, compiled, ctx, decisions, visitor_id=visitor_id)
+    result = PagePersonalization(page, compiled, ctx, decisions, visitor_id=rc.visitor_id, consent=rc.consent)
     if not preview:
         result.tokens = {
-            d.slot_id: sign_decision(d, page_id=compiled.page_id, visitor_id=visitor_id) for d in decisions
+            d.slot_id: sign_decision(d, page_id=compiled.page_id, visitor_id=rc.visitor_id) for d in decisions
         }
     return result
+
+
+def load_profile(visitor_id: str):
+    """The visitor's stored profile (with the consent they gave through setConsent), or None."""
+    from rules.profiles import profile_store
+
+    try:
+        return profile_store().get(visitor_id)
+    except Exception:  # the store being down means "unknown": the default consent applies
+        return None

@@ -201,7 +201,7 @@ class Country(Condition):
     @classmethod
     def from_params(cls, params, registry=None):
         codes: list[str] = []
-        for entry in text_list(params, "countries", noun="country", max_len=100):
+        for entry in text_list(params, "countries", noun="country", split_commas=True, max_len=100):
             code = resolve_country(entry)
             if code is None:
                 if len(entry) == 2 and entry.isalpha():
@@ -328,7 +328,7 @@ class City(Condition):
     @classmethod
     def from_params(cls, params, registry=None):
         return cls(
-            text_list(params, "cities", noun="city", max_len=MAX_CITY),
+            text_list(params, "cities", noun="city", split_commas=True, max_len=MAX_CITY),
             number_param(params, "threshold", minimum=0, maximum=100, default=DEFAULT_CITY_THRESHOLD),
         )
 

@@ -55,6 +55,28 @@ def hero_slot() -> dict:
         variants=[
             variant(
                 "hero",
+                "Rainy day",
+                [
+                    heading("Rainy out there? Stay in with us", "hero", "Rainy day"),
+                    paragraph("<p>Cosy reads for a wet day.</p>", "hero", "Rainy day"),
+                ],
+                [
+                    condition(
+                        "weather",
+                        {"conditions": ["rain"], "min_temperature": None, "max_temperature": None},
+                        "hero",
+                        "Rainy day",
+                    )
+                ],
+            ),
+            variant(
+                "hero",
+                "Cheer up",
+                [heading("Having a rough day? Here is something kind", "hero", "Cheer up")],
+                [condition("emotion", {"labels": ["sadness"], "min_confidence": 0.5}, "hero", "Cheer up")],
+            ),
+            variant(
+                "hero",
                 "Morning",
                 [heading("Good morning! Start your day with us", "hero", "Morning")],
                 [condition("time_of_day", {"start": "06:00:00", "end": "11:00:00"}, "hero", "Morning")],
@@ -69,9 +91,45 @@ def hero_slot() -> dict:
     )
 
 
+#: the demo's rule-defined segment, used by the `reading` slot
+MOBILE_EVENING_READERS = {
+    "name": "Mobile evening readers",
+    "slug": "mobile-evening-readers",
+    "description": "Visitors on a phone between 18:00 and 23:00 their time.",
+    "match": "all",
+    "conditions": [
+        {"type": "device", "value": {"negate": False, "devices": ["mobile"]}, "id": sid("segment", "device")},
+        {
+            "type": "time_of_day",
+            "value": {"negate": False, "start": "18:00:00", "end": "23:00:00"},
+            "id": sid("segment", "time"),
+        },
+    ],
+}
+
+
+def reading_slot() -> dict:
+    return personalized(
+        "reading",
+        default=[paragraph("<p>Browse our latest articles.</p>", "reading", "default")],
+        variants=[
+            variant(
+                "reading",
+                "Evening reading list",
+                [
+                    heading("Tonight's short reads for your phone", "reading", "Evening reading list"),
+                    button("Open the reading list", "/reading-list/", "reading", "Evening reading list"),
+                ],
+                [condition("in_segment", {"segment": MOBILE_EVENING_READERS["slug"]}, "reading", "Evening")],
+            )
+        ],
+    )
+
+
 def home_body() -> list[dict]:
     return [
         heading("Welcome to the Tailor demo", "intro"),
         hero_slot(),
+        reading_slot(),
         paragraph("<p>Everything above was chosen for you. Ask the API why.</p>", "outro"),
     ]

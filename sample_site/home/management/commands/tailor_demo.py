@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from wagtail.models import Page, Site
 
-from sample_site.home.demo import home_body
+from rules.models import Segment
+from sample_site.home.demo import MOBILE_EVENING_READERS, home_body
 from sample_site.home.models import HomePage
 
 DEMO_USERNAME = "admin"
@@ -17,6 +18,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        self.ensure_segments()
         page = self.ensure_home_page()
         password = os.environ.get("TAILOR_DEMO_PASSWORD", "tailor-demo")
         user, created = get_user_model().objects.get_or_create(
@@ -27,6 +29,17 @@ class Command(BaseCommand):
         user.save()
         self.stdout.write(self.style.SUCCESS(f"Demo page: {page.title} ({page.url_path})"))
         self.stdout.write(f"Admin: http://127.0.0.1:8000/admin/  username: {DEMO_USERNAME}  password: {password}")
+
+    def ensure_segments(self) -> None:
+        data = dict(MOBILE_EVENING_READERS)
+        conditions = data.pop("conditions")
+        segment, _ = Segment.objects.get_or_create(slug=data["slug"], defaults={"name": data["name"]})
+        for key, value in data.items():
+            setattr(segment, key, value)
+        segment.conditions = json.dumps(conditions)
+        segment.enabled = True
+        segment.full_clean()
+        segment.save()
 
     def ensure_home_page(self) -> HomePage:
         root = Page.get_first_root_node()

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.text import slugify
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.fields import StreamField
+
+from cms.blocks import ConditionsBlock, conditions_spec
+from rules.engine import ConditionError, registry
+
+
+class Segment(models.Model):
+    """A named, reusable audience: rule-defined conditions, or discovered by clustering visitors."""
+
+    KIND_RULES = "rules"
+    KIND_DISCOVERED = "discovered"
+    KIND_CHOICES = [(KIND_RULES, "Rule-defined"), (KIND_DISCOVERED, "Discovered")]
+    MATCH_CHOICES = [("all", "All conditions"), ("any", "Any condition")]
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, help_text="Used in rules and in the API")
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES, default=KIND_RULES)
+    match = models.CharField(max_length=3, choices=MATCH_CHOICES, default="all")
+    conditions = StreamField(ConditionsBlock(), blank=True, use_json_field=True)
+    enabled = models.BooleanField(default=True)
+    #: discovered segments: the plain-language summary and the cluster's centre in feature space
+    summary = models.TextField(blank=True)
+    cluster = models.JSONField(null=True, blank=True, editable=False)
+    size = models.PositiveIntegerField(null=True, blank=True, editable=False, help_text="Profiles in the cluster")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    panels = [
+        MultiFieldPanel([FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")], heading="Segment"),
+        FieldPanel("enabled"),
+        FieldPanel("summary", read_only=True),
+        FieldPanel("match"),
+        FieldPanel("conditions"),
+    ]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def condition_spec(self) -> dict | None:
+        return conditions_spec(list(self.conditions.raw_data), self.match)
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.slug and self.name:
+            self.slug = slugify(self.name)[:100]
+        spec = self.condition_spec()
+        errors = {}
+        if self.kind == self.KIND_RULES and spec is None and self.enabled:
+            errors["conditions"] = "An enabled segment needs at least one condition"
+        if spec is not None:
+            if "in_segment" in _types(spec):
+                errors["conditions"] = "A segment cannot contain another segment"
+            else:
+                try:
+                    registry.build(spec)
+                except ConditionError as e:
+                    errors["conditions"] = str(e)
+        if self.kind == self.KIND_DISCOVERED and not self.cluster:
+            errors["kind"] = "Discovered segments are created by `manage.py tailor_discover_segments`"
+        if errors:
+            raise ValidationError(errors)
+
+
+def _types(spec: dict) -> set[str]:
+    found = {spec.get("type")}
+    if spec.get("type") in ("all", "any"):
+        for child in spec["conditions"]:
+            found |= _types(child)
+    elif spec.get("type") == "not":
+        found |= _types(spec["condition"])
+    return found
+
+
+class RulesVersion(models.Model):
+    """A single counter every process polls to notice that segments changed (see rules.segments)."""
+
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"rules version {self.version}"
+
+
+class VisitorProfile(models.Model):
+    """A consented visitor's bounded behaviour (see rules.profiles); the embedded-default store."""
+
+    visitor_id = models.CharField(max_length=64, unique=True)
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"visitor {self.visitor_id[:8]}…"
