@@ -27,3 +27,54 @@ def register_tailor_mutations(mutation_mixins):
     if graphene.ObjectType in mutation_mixins:
         mutation_mixins.remove(graphene.ObjectType)
     mutation_mixins.append(graphene.ObjectType)
+
+
+# --- Tailor admin menu and the personalization simulator ---------------------------------------
+
+#: other Tailor admin pages add themselves to the "Tailor" submenu through this hook
+TAILOR_MENU_HOOK = "register_tailor_menu_item"
+
+
+@hooks.register("register_admin_urls")
+def register_simulator_urls():
+    from django.urls import include, path
+
+    from cms.views import SimulatorView
+
+    urls = [path("", SimulatorView.as_view(), name="index")]
+    return [path("tailor/simulator/", include((urls, "tailor_simulator")))]
+
+
+@hooks.register("register_admin_menu_item")
+def register_tailor_menu():
+    from wagtail.admin.menu import Menu, SubmenuMenuItem
+
+    return SubmenuMenuItem(
+        "Tailor", Menu(register_hook_name=TAILOR_MENU_HOOK), name="tailor", icon_name="user", order=260
+    )
+
+
+@hooks.register(TAILOR_MENU_HOOK)
+def register_simulator_menu_item():
+    from django.urls import reverse
+    from wagtail.admin.auth import user_has_any_page_permission
+    from wagtail.admin.menu import MenuItem
+
+    class SimulatorMenuItem(MenuItem):
+        def is_shown(self, request):  # the simulator is no use to someone who edits no page
+            return user_has_any_page_permission(request.user)
+
+    return SimulatorMenuItem(
+        "Simulator", reverse("tailor_simulator:index"), name="tailor-simulator", icon_name="view", order=100
+    )
+
+
+@hooks.register("register_page_header_buttons")
+def simulate_personalization_button(page, user, view_name, next_url=None):
+    from wagtail.admin.widgets import Button
+
+    from cms.forms import personalizable
+    from cms.views import simulator_url
+
+    if personalizable(page.specific_class or type(page)):
+        yield Button("Simulate personalization", simulator_url(page.pk), icon_name="view", priority=90)

@@ -1,0 +1,321 @@
+"""The simulator's form: the context an editor wants to see a page through.
+
+The form validates the way the API does: it shapes its fields like the GraphQL `ContextInput` and
+hands them to `rules.context_builder.build_request_context`, so an invalid value is refused by the
+same code with the same message, shown at the field it belongs to. Facts the API cannot be told
+(segment membership, visit count) are then *forced* onto the context with the source "simulator".
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, datetime, time
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from wagtail import blocks as wagtail_blocks
+from wagtail.models import Page, get_page_models
+from wagtail.permission_policies.pages import PagePermissionPolicy
+
+from cms.blocks import PersonalizedBlock
+from cms.settings import tailor_settings
+from rules.context_builder import RequestContext, build_request_context
+from rules.engine import DEVICE_CLASSES, Fact, InvalidContext, get_zone
+from rules.engine.signals import EMOTION_LABELS, WEATHER_CONDITIONS
+
+#: where the simulator keeps the editor's last context (JSON-safe; the text signal is never in it)
+SESSION_KEY = "tailor_preview_context"
+#: the source of facts the simulator sets directly rather than through the context builder
+SOURCE_SIMULATOR = "simulator"
+
+# The context builder names fields as the GraphQL input does; these are the form's names for them.
+_FIELD_FOR_INPUT = {
+    "now": "time",
+    "weather": "weather",
+    "weather.condition": "weather",
+    "weather.temperature_c": "temperature",
+    "weather.temperatureC": "temperature",
+    "weather.temperature": "temperature",
+    "utm": "utm_source",
+    "utm.source": "utm_source",
+    "utm.medium": "utm_medium",
+    "utm.campaign": "utm_campaign",
+}
+# Form fields that make up the stored context (what the page preview mode replays).
+_CONTEXT_FIELDS = (
+    "date",
+    "time",
+    "timezone",
+    "weather",
+    "temperature",
+    "device",
+    "country",
+    "city",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "referrer",
+    "language",
+    "emotion",
+    "segments",
+    "traits",
+    "visit_count",
+)
+
+
+def _has_personalized_block(block: wagtail_blocks.Block) -> bool:
+    if isinstance(block, PersonalizedBlock):
+        return True
+    if isinstance(block, (wagtail_blocks.BaseStreamBlock, wagtail_blocks.BaseStructBlock)):
+        return any(_has_personalized_block(child) for child in block.child_blocks.values())
+    if isinstance(block, wagtail_blocks.ListBlock):
+        return _has_personalized_block(block.child_block)
+    return False
+
+
+@cache
+def personalizable(model: type) -> bool:
+    """Whether pages of this type can hold a personalized region (a StreamField with a PersonalizedBlock)."""
+    from variants.compiler import stream_fields
+
+    return any(_has_personalized_block(f.stream_block) for f in stream_fields(model))
+
+
+def personalizable_pages(user) -> Any:
+    """The pages `user` may edit whose type can hold personalized regions, in tree order."""
+    from django.contrib.contenttypes.models import ContentType
+
+    models = [m for m in get_page_models() if personalizable(m)]
+    types = ContentType.objects.get_for_models(*models).values() if models else []
+    editable = PagePermissionPolicy().instances_user_has_any_permission_for(user, {"change"})
+    return editable.filter(content_type__in=list(types)).order_by("path")
+
+
+class PageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Page) -> str:
+        indent = "— " * max(0, obj.depth - 2)
+        return f"{indent}{obj.get_admin_display_title()}"
+
+
+def default_timezone() -> str:
+    return tailor_settings.DEFAULT_TIMEZONE or settings.TIME_ZONE or "UTC"
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+class TimezoneInput(forms.TextInput):
+    """A text input suggesting IANA names (a <datalist>), so any name can still be typed and checked."""
+
+    template_name = "tailor_cms/simulator/timezone_input.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["list"] = f"{context['widget']['attrs'].get('id', name)}-zones"
+        context["zones"] = timezone_names()
+        return context
+
+
+def _blank_choice(values, blank: str) -> list[tuple[str, str]]:
+    return [("", blank)] + [(v, v.capitalize()) for v in values]
+
+
+class SimulatorForm(forms.Form):
+    page = PageChoiceField(queryset=Page.objects.none(), help_text="Pages whose type has personalized regions")
+    revision = forms.ChoiceField(
+        choices=[("latest", "Latest revision (includes unpublished drafts)"), ("live", "Published version")],
+        initial="latest",
+        widget=forms.RadioSelect,
+    )
+
+    date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The visitor's local date; empty: today",
+    )
+    time = forms.TimeField(
+        required=False,
+        label="Local time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="The visitor's wall-clock time; empty: now",
+    )
+    timezone = forms.CharField(
+        required=False,
+        max_length=64,
+        widget=TimezoneInput(attrs={"placeholder": "Asia/Seoul", "autocomplete": "off"}),
+        help_text="IANA name; empty: unknown (time rules then do not match unless the site sets a default)",
+    )
+
+    weather = forms.ChoiceField(required=False, choices=_blank_choice(WEATHER_CONDITIONS, "Unknown"))
+    temperature = forms.FloatField(required=False, label="Temperature (°C)")
+
+    device = forms.ChoiceField(required=False, choices=_blank_choice(DEVICE_CLASSES, "Unknown"))
+    country = forms.CharField(required=False, max_length=100, help_text="A code (KR) or a name (South Korea)")
+    city = forms.CharField(required=False, max_length=100)
+    language = forms.CharField(
+        required=False, max_length=500, help_text="A tag (ko-KR) or an Accept-Language value (ko-KR,ko;q=0.9,en;q=0.8)"
+    )
+
+    utm_source = forms.CharField(required=False, max_length=200, label="UTM source")
+    utm_medium = forms.CharField(required=False, max_length=200, label="UTM medium")
+    utm_campaign = forms.CharField(required=False, max_length=200, label="UTM campaign")
+    referrer = forms.CharField(required=False, max_length=2048, help_text="The URL the visitor came from")
+
+    emotion = forms.ChoiceField(required=False, choices=_blank_choice(EMOTION_LABELS, "Unknown"))
+    text = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Or a text the visitor wrote: the emotion classifier reads it. It is not stored or logged.",
+    )
+
+    segments = forms.ModelMultipleChoiceField(
+        queryset=None,
+        to_field_name="slug",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Chosen segments are forced (the visitor is in exactly these); none chosen: worked out from the rules",
+    )
+    traits = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"plan": "pro"}'}),
+        help_text="A JSON object of custom facts",
+    )
+    visit_count = forms.IntegerField(
+        required=False, min_value=1, max_value=1_000_000, help_text="This visit included; more than 1 is returning"
+    )
+
+    def __init__(self, *args, user=None, with_page: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        from rules.models import Segment
+
+        self.fields["segments"].queryset = Segment.objects.order_by("name")
+        # The limit is a setting, so it is applied here rather than in the field declaration.
+        self.fields["text"].validators.append(MaxLengthValidator(int(tailor_settings.MAX_TEXT_LENGTH)))
+        self.fields["timezone"].widget.attrs.setdefault("placeholder", default_timezone())
+        if with_page:
+            self.fields["page"].queryset = personalizable_pages(user) if user is not None else Page.objects.none()
+        else:
+            del self.fields["page"], self.fields["revision"]
+        self.request_context: RequestContext | None = None
+
+    # --- validation ----------------------------------------------------------------------------
+
+    def clean_traits(self) -> dict | None:
+        traits = self.cleaned_data.get("traits")
+        if traits in (None, "", {}):
+            return None
+        if not isinstance(traits, dict):
+            raise ValidationError('Enter a JSON object such as {"plan": "pro"}')
+        limit = int(tailor_settings.MAX_TRAITS)
+        if len(traits) > limit:
+            raise ValidationError(f"At most {limit} traits (got {len(traits)})")
+        return traits
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("emotion") and cleaned.get("text"):
+            self.add_error("text", "Choose an emotion or enter a text, not both")
+        if self.errors:
+            return cleaned
+        try:
+            rc = build_request_context(None, self.context_input())
+        except InvalidContext as e:
+            self._add_context_error(e)
+            return cleaned
+        self.request_context = self._force_facts(rc)
+        return cleaned
+
+    def _add_context_error(self, error: InvalidContext) -> None:
+        field = _FIELD_FOR_INPUT.get(error.field) or error.field.split(".", 1)[0]
+        if field not in self.fields:
+            field = None
+        self.add_error(field, error.message)
+
+    # --- what the form means -------------------------------------------------------------------
+
+    def local_now(self) -> datetime | None:
+        """The instant the editor asked for, in their chosen zone (None: the server clock)."""
+        day: date | None = self.cleaned_data.get("date")
+        at: time | None = self.cleaned_data.get("time")
+        if day is None and at is None:
+            return None
+        zone_name = self.cleaned_data.get("timezone") or default_timezone()
+        zone = get_zone(zone_name)
+        now = datetime.now(zone)
+        return datetime.combine(day or now.date(), at or now.time().replace(microsecond=0), tzinfo=zone)
+
+    def context_input(self) -> dict[str, Any]:
+        """The cleaned fields shaped like the GraphQL ContextInput (snake_case)."""
+        c = self.cleaned_data
+        data: dict[str, Any] = {"consent": {"personalization": True, "analytics": False}}
+        if c.get("timezone"):
+            data["timezone"] = c["timezone"]
+        try:
+            now = self.local_now()
+        except InvalidContext:
+            now = None  # the timezone's own error is reported at its field
+        if now is not None:
+            data["now"] = now
+        for name in ("country", "city", "device", "language", "referrer", "emotion", "text"):
+            if c.get(name):
+                data[name] = c[name]
+        if c.get("weather") or c.get("temperature") is not None:
+            data["weather"] = {"condition": c.get("weather") or None, "temperature_c": c.get("temperature")}
+        utm = {k: c.get(f"utm_{k}") for k in ("source", "medium", "campaign") if c.get(f"utm_{k}")}
+        if utm:
+            data["utm"] = utm
+        if c.get("traits"):
+            data["traits"] = c["traits"]
+        return data
+
+    def _force_facts(self, rc: RequestContext) -> RequestContext:
+        c = self.cleaned_data
+        forced = []
+        if c.get("segments"):
+            slugs = frozenset(s.slug for s in c["segments"])
+            forced.append(Fact("segments", slugs, SOURCE_SIMULATOR, "forced in the simulator"))
+        if c.get("visit_count"):
+            forced.append(Fact("visit_count", c["visit_count"], SOURCE_SIMULATOR))
+            forced.append(Fact("returning", c["visit_count"] > 1, SOURCE_SIMULATOR))
+        if forced:
+            rc.ctx = rc.ctx.with_facts(*forced)
+        return rc
+
+    def session_data(self) -> dict[str, Any]:
+        """The context inputs as JSON-safe data for the session; never the text signal."""
+        c = self.cleaned_data
+        out: dict[str, Any] = {}
+        for name in _CONTEXT_FIELDS:
+            value = c.get(name)
+            if name == "segments":
+                value = sorted(s.slug for s in value or [])
+            if value is None or (isinstance(value, (str, list, dict)) and not value):
+                continue
+            if name == "date":
+                value = value.isoformat()
+            elif name == "time":
+                value = value.strftime("%H:%M")
+            out[name] = value
+        if c.get("page") is not None:
+            out["page"] = c["page"].pk
+        return out
+
+    def field_groups(self) -> list[tuple[str, list]]:
+        """The fields in the order and groups the template lays them out."""
+        groups = [
+            ("When", ["date", "time", "timezone"]),
+            ("Weather", ["weather", "temperature"]),
+            ("Visitor", ["device", "country", "city", "language"]),
+            ("Campaign", ["utm_source", "utm_medium", "utm_campaign", "referrer"]),
+            ("Mood", ["emotion", "text"]),
+            ("Audience", ["segments", "visit_count", "traits"]),
+        ]
+        if "page" in self.fields:
+            groups.insert(0, ("Page", ["page", "revision"]))
+        return [(title, [self[name] for name in names]) for title, names in groups]

@@ -1,0 +1,329 @@
+"""The personalization simulator: see a page as a visitor in any context would, and why.
+
+The admin view (`SimulatorView`) and the page preview mode (`cms.models.PersonalizationPreviewMixin`)
+share `simulate()`: decide every slot of a page with `personalize_page(..., preview=True)` (every
+variant evaluated, nothing recorded, no token signed) and turn the decisions into what an editor
+reads: the chosen variant and its reasons, each variant that lost and why, and the context used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse, reverse_lazy
+from django.utils.http import urlencode
+from django.views.generic import FormView
+from wagtail.admin.auth import user_has_any_page_permission
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.models import Page
+
+from cms.forms import SESSION_KEY, SOURCE_SIMULATOR, SimulatorForm, default_timezone
+from rules.context_builder import RequestContext
+from rules.engine import Context, Fact
+from variants.compiler import stream_fields
+from variants.engine import Decision
+from variants.engine.decide import DEFAULT_VARIANT, POLICY_RULES
+from variants.services import PagePersonalization, personalize_page
+
+POLICY_LABELS = {
+    "DEFAULT": "Default",
+    "RULES": "Rules (first match)",
+    "AB": "A/B split",
+    "BANDIT": "Bandit",
+    "CONTEXTUAL": "Contextual bandit",
+}
+
+# --- what the editor reads -------------------------------------------------------------------
+
+
+@dataclass
+class VariantRow:
+    name: str
+    #: "chosen", "matched", "not-matched" or "unknown"
+    status: str
+    reason: str
+    #: why it was not shown ("" for the chosen one)
+    lost_because: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return {"chosen": "Chosen", "matched": "Matched", "not-matched": "Not matched", "unknown": "Unknown"}[
+            self.status
+        ]
+
+
+@dataclass
+class SlotReport:
+    decision: Decision
+    policy: str
+    rows: list[VariantRow]
+    default_chosen: bool
+    #: the chosen content (a StreamValue) when it could be found on the page, for a rendered preview
+    content: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.decision.slot_name
+
+    @property
+    def policy_label(self) -> str:
+        """The slot's policy (a default decision still belongs to a RULES or BANDIT slot)."""
+        return POLICY_LABELS.get(self.policy, self.policy)
+
+
+@dataclass
+class FactRow:
+    name: str
+    value: str
+    source: str
+    detail: str = ""
+
+
+@dataclass
+class Simulation:
+    page: Page
+    result: PagePersonalization
+    slots: list[SlotReport]
+    facts: list[FactRow]
+    local_time: datetime | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def local_time_text(self) -> str:
+        """The visitor's wall clock, as they would read it (the template filter would convert it)."""
+        if self.local_time is None:
+            return ""
+        return f"{self.local_time:%a %d %b %Y, %H:%M} ({self.local_time.tzinfo})"
+
+
+def _lost_because(status: str, reason: str, decision: Decision) -> str:
+    if status == "not-matched":
+        return f"Its conditions do not match: {reason}"
+    if status == "unknown":
+        return f"Not enough is known to match it: {reason}"
+    # A matching variant that lost: under RULES an earlier one matched too; otherwise the split chose.
+    if decision.policy == POLICY_RULES:
+        return f"Matched, but {decision.variant_name} comes first"
+    return f"Matched, but the {POLICY_LABELS.get(decision.policy, decision.policy)} picked {decision.variant_name}"
+
+
+def variant_rows(decision: Decision) -> list[VariantRow]:
+    """Every variant in the editor's order, with how it fared against the context."""
+    rows = []
+    for e in decision.evaluations:
+        if e.variant_id == decision.variant_id:
+            rows.append(VariantRow(e.variant_name, "chosen", e.reason))
+            continue
+        status = {True: "matched", False: "not-matched", None: "unknown"}[e.matched]
+        rows.append(VariantRow(e.variant_name, status, e.reason, _lost_because(status, e.reason, decision)))
+    return rows
+
+
+def _personalized_values(page) -> Iterator[tuple[str, Any]]:
+    """(block id, PersonalizedBlock value) for each region at the top level of the page's StreamFields."""
+    from cms.blocks import PersonalizedBlock
+
+    for f in stream_fields(page):
+        value = getattr(page, f.attname, None)
+        for child in value or []:
+            if isinstance(child.block, PersonalizedBlock) and child.id:
+                yield child.id, child.value
+
+
+def chosen_content(page, result: PagePersonalization, decision: Decision) -> Any:
+    """The StreamValue the visitor would see in this slot (None when it cannot be located)."""
+    slot = result.compiled.slot(decision.slot_id)
+    for block_id, value in _personalized_values(page):
+        if block_id != decision.slot_id:
+            continue
+        if decision.variant_id == DEFAULT_VARIANT:
+            return value.get("default")
+        ids = [v.id for v in slot.variants] if slot else []
+        if decision.variant_id in ids:
+            variants = value.get("variants") or []
+            index = ids.index(decision.variant_id)
+            if index < len(variants):
+                return variants[index].get("content")
+    return None
+
+
+def format_value(value: Any, segment_names: Mapping[str, str] | None = None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        names = segment_names or {}
+        items = sorted(names.get(v, v) for v in value)
+        return ", ".join(items) if items else "none"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value) or "none"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {format_value(v)}" for k, v in value.items() if v is not None) or "—"
+    return str(value)
+
+
+def fact_rows(ctx: Context) -> list[FactRow]:
+    from rules.segments import segment_index
+
+    names = segment_index().names
+    rows = []
+    for fact in sorted(ctx.facts(), key=lambda f: f.name):
+        value = format_value(fact.value, names if fact.name == "segments" else None)
+        rows.append(FactRow(fact.name, value, fact.source, fact.detail))
+    return rows
+
+
+def simulate(page, rc: RequestContext) -> Simulation:
+    """Decide every slot of `page` (as given: a draft or unsaved preview object) in `rc`, explained."""
+    result = personalize_page(page, rc, preview=True)
+    slots = []
+    for d in result.decisions:
+        try:
+            content = chosen_content(page, result, d)
+        except Exception:  # a broken block value must not hide the explanation, which is the point
+            content = None
+        slots.append(SlotReport(d, _slot_policy(result, d), variant_rows(d), d.variant_id == DEFAULT_VARIANT, content))
+    notes = []
+    if rc.text is not None and "emotion" not in result.compiled.facts:
+        notes.append("The text was not classified: no variant of this page reads the emotion.")
+    return Simulation(page, result, slots, fact_rows(result.context), result.context.local_now(), notes)
+
+
+def _slot_policy(result: PagePersonalization, d: Decision) -> str:
+    slot = result.compiled.slot(d.slot_id)
+    return slot.policy if slot else d.policy
+
+
+def emotion_from_text(sim: Simulation) -> dict | None:
+    """The classifier's reading of the text (label and confidence, not the text) for the session."""
+    fact = sim.result.context.fact("emotion")
+    if fact is None or fact.source != "provider":
+        return None
+    value = fact.value or {}
+    return {"label": value.get("label"), "confidence": value.get("confidence")}
+
+
+def revision_note(page, use_live: bool) -> str:
+    """Which version of the page the simulation used, in the editor's words."""
+    if use_live or not page.latest_revision_id:
+        return "the published version" if page.live else "the saved page (never published)"
+    revision = page.latest_revision
+    when = revision.created_at.strftime("%Y-%m-%d %H:%M")
+    if revision.pk == page.live_revision_id:
+        return f"revision #{revision.pk} of {when} (published)"
+    return f"revision #{revision.pk} of {when}, a draft that is not published"
+
+
+# --- the admin view ----------------------------------------------------------------------------
+
+
+def simulator_url(page_id: int | None = None) -> str:
+    url = reverse("tailor_simulator:index")
+    return f"{url}?{urlencode({'page': page_id})}" if page_id else url
+
+
+class SimulatorView(WagtailAdminTemplateMixin, FormView):
+    """Pick a page and a context; see each slot's decision with the variants that lost and why.
+
+    Results come back on the POST rather than a GET with the context in the query string: the text
+    signal must not end up in server access logs.
+    """
+
+    template_name = "tailor_cms/simulator/index.html"
+    form_class = SimulatorForm
+    page_title = "Personalization simulator"
+    header_icon = "view"
+    success_url = reverse_lazy("tailor_simulator:index")
+
+    def dispatch(self, request, *args, **kwargs):
+        if not user_has_any_page_permission(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [{"url": "", "label": self.get_page_title()}]
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["user"] = self.request.user
+        return kwargs
+
+    def get_initial(self):
+        initial = {"revision": "latest"}
+        stored = self.request.session.get(SESSION_KEY) or {}
+        initial.update({k: v for k, v in stored.items() if k != "emotion_from_text"})
+        page_id = self.request.GET.get("page")
+        if page_id and page_id.isdigit():
+            initial["page"] = int(page_id)
+        return initial
+
+    def form_valid(self, form):
+        page = form.cleaned_data["page"].specific
+        use_live = form.cleaned_data["revision"] == "live"
+        shown = page if use_live else page.get_latest_revision_as_object()
+        sim = simulate(shown, form.request_context)
+        stored = form.session_data()
+        reading = emotion_from_text(sim)
+        if reading:
+            stored["emotion_from_text"] = reading
+        self.request.session[SESSION_KEY] = stored
+        context = self.get_context_data(
+            form=form,
+            simulation=sim,
+            page=page,
+            revision_note=revision_note(page, use_live),
+            edit_url=reverse("wagtailadmin_pages:edit", args=[page.pk]),
+        )
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["has_pages"] = context["form"].fields["page"].queryset.exists()
+        return context
+
+
+# --- the page preview mode ---------------------------------------------------------------------
+
+
+def preview_context(request, page) -> dict[str, Any]:
+    """Template context for `PersonalizationPreviewMixin`'s preview mode.
+
+    Replays the context the editor last simulated (from their session) through the same form, so it
+    is validated as it was then; without one (or if it no longer validates, e.g. a segment was
+    deleted) a visitor right now in the site's default timezone.
+    """
+    session = getattr(request, "session", None)
+    stored = dict(session.get(SESSION_KEY) or {}) if session is not None else {}
+    reading = stored.pop("emotion_from_text", None)
+    stored.pop("page", None)
+    notes = []
+    form = SimulatorForm(data=stored or {"timezone": default_timezone()}, with_page=False)
+    if not form.is_valid():
+        notes.append("The context last set in the simulator is no longer valid; showing a visitor right now instead.")
+        stored, reading = {}, None
+        form = SimulatorForm(data={"timezone": default_timezone()}, with_page=False)
+        form.is_valid()
+    rc = form.request_context
+    if reading and reading.get("label") and not form.cleaned_data.get("emotion"):
+        detail = "read from the text given in the simulator (the text itself is not kept)"
+        rc.ctx = rc.ctx.with_facts(Fact("emotion", reading, SOURCE_SIMULATOR, detail))
+    inputs = [(form[name].label, format_value(value)) for name, value in stored.items() if name in form.fields]
+    sim = simulate(page, rc)
+    sim.notes[:0] = notes
+    return {
+        "page": page,
+        "simulation": sim,
+        "inputs": inputs,
+        "using_default": not stored,
+        "default_timezone": default_timezone(),
+        "change_url": simulator_url(page.pk),
+    }
