@@ -5,9 +5,10 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 
 from cms.blocks import PersonalizedBlock
+from cms.models import PersonalizationPreviewMixin
 
 
-class HomePage(Page):
+class HomePage(PersonalizationPreviewMixin, Page):
     body = StreamField(
         [
             ("heading", blocks.CharBlock(max_length=200)),

@@ -1,0 +1,30 @@
+"""Page mixins for sites using Tailor."""
+
+from __future__ import annotations
+
+from django.template.response import TemplateResponse
+
+PREVIEW_MODE = "tailor"
+
+
+class PersonalizationPreviewMixin:
+    """Adds a "Personalization" preview mode to a page type: which variant each region would show.
+
+        class ArticlePage(PersonalizationPreviewMixin, Page):
+            ...
+
+    The mode explains the decisions for the page being edited (unsaved changes included) in the
+    context the editor last set in the simulator (kept in their session), or, without one, for a
+    visitor right now in the site's default timezone. The normal preview mode stays the default.
+    """
+
+    @property
+    def preview_modes(self):
+        return [*super().preview_modes, (PREVIEW_MODE, "Personalization")]
+
+    def serve_preview(self, request, mode_name):
+        if mode_name != PREVIEW_MODE:
+            return super().serve_preview(request, mode_name)
+        from cms.views import preview_context
+
+        return TemplateResponse(request, "tailor_cms/preview/personalization.html", preview_context(request, self))
