@@ -12,12 +12,12 @@ from sample_site.home.models import HomePage
 
 @pytest.fixture(autouse=True)
 def _fresh_compiled_pages():
-    """Compiled pages are cached per process; a test must not see another test's pages."""
-    from variants.compiler import compiled_pages
+    """Compiled pages and segments are cached per process; a test must not see another test's."""
+    from rules.segments import invalidate_local
 
-    compiled_pages.invalidate_all()
+    invalidate_local()
     yield
-    compiled_pages.invalidate_all()
+    invalidate_local()
 
 
 @pytest.fixture
@@ -61,3 +61,23 @@ def gql(client: Client):
 @pytest.fixture
 def slot_helpers():
     return demo
+
+
+@pytest.fixture(params=["database", "redis"])
+def state_backend(request):
+    """Run a test on the embedded default and again on Redis (a unique key prefix, cleaned up)."""
+    if request.param == "database":
+        yield "database"
+        return
+    import uuid
+
+    from django.test import override_settings
+
+    from tests.services import redis_url, require_redis
+
+    client = require_redis()
+    prefix = f"tailor-test-{uuid.uuid4().hex[:8]}:"
+    with override_settings(TAILOR={"REDIS_URL": redis_url(), "REDIS_PREFIX": prefix}):
+        yield "redis"
+    for key in client.scan_iter(match=prefix + "*"):
+        client.delete(key)

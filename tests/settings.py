@@ -13,3 +13,6 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# The embedded default (database) unless a test opts into Redis with the `redis_tailor` fixture.
+TAILOR = {}

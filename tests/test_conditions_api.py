@@ -212,7 +212,7 @@ def test_explicit_input_wins_over_headers(page_with, gql):
     assert {"name": "country", "source": "input"} in result["context"]["facts"]
 
 
-def test_visit_count_and_returning_visitor_come_from_the_consented_profile(make_page, gql, settings):
+def test_visit_count_and_returning_visitor_come_from_the_consented_profile(make_page, gql, state_backend):
     from datetime import UTC, datetime
 
     from freezegun import freeze_time

@@ -1,0 +1,142 @@
+"""Discovered segments: k-means over consented visitors' behaviour, summarised in plain language.
+
+Features per profile (see `rules.profiles.Profile.features`): log visit count, device shares, time-of-day
+shares and the share of views in each of the site's busiest sections. They are standardized; k is
+given or picked by silhouette score. Each cluster keeps its centre (standardized) and the run's other
+centres, so membership at request time is "nearest centre of that run" and needs no model file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+DEVICE_WORDS = {"mobile": "mobile", "tablet": "tablet", "desktop": "desktop"}
+DAYPART_WORDS = {"morning": "mornings", "afternoon": "afternoons", "evening": "evenings", "night": "late nights"}
+
+
+@dataclass(frozen=True)
+class DiscoveredCluster:
+    index: int
+    size: int
+    summary: str
+    center: list[float]
+    raw_center: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Discovery:
+    run: str
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    centers: list[list[float]]
+    clusters: list[DiscoveredCluster]
+
+    def cluster_json(self, index: int) -> dict:
+        return {
+            "run": self.run,
+            "features": self.features,
+            "mean": self.mean,
+            "scale": self.scale,
+            "centers": self.centers,
+            "index": index,
+        }
+
+
+def busiest_sections(profiles: Sequence, limit: int) -> list[str]:
+    totals: Counter[str] = Counter()
+    for p in profiles:
+        totals.update(p.sections)
+    return [s for s, _ in totals.most_common(limit)]
+
+
+def summarize(raw: dict[str, float], median_visits: float, population: dict[str, float] | None = None) -> str:
+    """Plain words for a cluster centre: its dominant device and time of day, visits, and the sections
+    it reads more than visitors overall do."""
+    population = population or {}
+    parts = []
+    devices = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("device:")}
+    if devices:
+        device, share = max(devices.items(), key=lambda kv: kv[1])
+        if share >= 0.6:
+            parts.append(DEVICE_WORDS[device])
+    dayparts = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("daypart:")}
+    if dayparts:
+        part, share = max(dayparts.items(), key=lambda kv: kv[1])
+        if share >= 0.5:
+            parts.append(DAYPART_WORDS[part])
+    visits = int(math.floor(median_visits))
+    if visits >= 10:
+        parts.append("10+ visits")
+    elif visits >= 3:
+        parts.append("3+ visits")
+    else:
+        parts.append("returning" if visits == 2 else "first visit")
+    sections = sorted(
+        (
+            (k.split(":", 1)[1], v)
+            for k, v in raw.items()
+            if k.startswith("section:") and v >= 0.25 and v >= 1.5 * population.get(k, 0.0)
+        ),
+        key=lambda kv: -kv[1],
+    )
+    if sections:
+        parts.append("reads " + " and ".join(s.replace("-", " ").title() for s, _ in sections[:2]))
+    return ", ".join(parts)
+
+
+def discover(
+    profiles: Sequence, *, clusters: int | None = None, seed: int = 0, max_sections: int = 8, run: str = "run"
+) -> Discovery:
+    """Cluster `profiles`; `clusters=None` picks k in 2..6 by silhouette score."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    if len(profiles) < 4:
+        raise ValueError(f"need at least 4 consented profiles to cluster, found {len(profiles)}")
+    sections = busiest_sections(profiles, max_sections)
+    rows = [p.features(sections) for p in profiles]
+    names = list(rows[0])
+    x = np.array([[r[n] for n in names] for r in rows], dtype=float)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0  # constant features (std is float noise, not 0) must not blow up distances
+    z = (x - mean) / scale
+
+    if clusters is None:
+        rng = np.random.default_rng(seed)
+        sample = z if len(z) <= 2000 else z[rng.choice(len(z), 2000, replace=False)]
+        best_k, best_score = 2, -1.0
+        for k in range(2, min(6, len(sample) - 1) + 1):
+            labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(sample)
+            if len(set(labels)) < 2:
+                continue
+            score = silhouette_score(sample, labels)
+            if score > best_score:
+                best_k, best_score = k, score
+        clusters = best_k
+    if not 1 <= clusters <= len(profiles):
+        raise ValueError(f"clusters must be between 1 and the number of profiles ({len(profiles)})")
+
+    model = KMeans(n_clusters=clusters, n_init=10, random_state=seed).fit(z)
+    population = dict(zip(names, mean.tolist(), strict=True))
+    out = []
+    for i in range(clusters):
+        members = model.labels_ == i
+        raw_center = dict(zip(names, (x[members].mean(axis=0)).tolist(), strict=True))
+        median_visits = float(np.median([profiles[j].visit_count for j in np.flatnonzero(members)]))
+        out.append(
+            DiscoveredCluster(
+                i,
+                int(members.sum()),
+                summarize(raw_center, median_visits, population),
+                model.cluster_centers_[i].tolist(),
+                raw_center,
+            )
+        )
+    return Discovery(run, names, mean.tolist(), scale.tolist(), model.cluster_centers_.tolist(), out)
