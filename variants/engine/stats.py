@@ -256,7 +256,7 @@ class RedisStatsStore(StatsStore):
         pipe = self.client.pipeline(transaction=False)
         for (slot_id, bucket, arm_id), counts in summed.items():
             key = self.key(slot_id)
-            for kind, n in zip(KINDS, counts[:3]):
+            for kind, n in zip(KINDS, counts[:3], strict=True):
                 if n:
                     pipe.hincrby(key, f"{bucket}{_SEP}{arm_id}{_SEP}{kind}", n)
             if counts[3]:
@@ -270,7 +270,7 @@ class RedisStatsStore(StatsStore):
         pipe = self.client.pipeline(transaction=False)
         for slot_id in ids:
             pipe.hgetall(self.key(slot_id))
-        return {slot_id: self._parse(raw) for slot_id, raw in zip(ids, pipe.execute())}
+        return {slot_id: self._parse(raw) for slot_id, raw in zip(ids, pipe.execute(), strict=True)}
 
     @staticmethod
     def _parse(raw: Mapping) -> dict[str, dict[str, ArmStats]]:
