@@ -1,8 +1,12 @@
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from cms.settings import DEFAULTS, tailor_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults_apply_when_a_key_is_not_set():
@@ -26,3 +30,17 @@ def test_unknown_keys_are_refused_with_the_valid_ones_listed():
 def test_reading_a_setting_that_does_not_exist_is_an_error():
     with pytest.raises(AttributeError, match="Invalid TAILOR setting"):
         _ = tailor_settings.NOT_A_SETTING
+
+
+def test_an_unknown_key_stops_the_site_at_start_up(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "bad_settings.py").write_text("from tests.settings import *\nTAILOR = {'REDIS_URI': 'x'}\n")
+    env = {"DJANGO_SETTINGS_MODULE": "bad_settings", "PYTHONPATH": f"{tmp_path}:{ROOT}"}
+    run = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True
+    )
+
+    assert run.returncode != 0
+    assert "Unknown TAILOR setting(s): REDIS_URI" in run.stderr
