@@ -7,9 +7,11 @@ Tailor does not include ``grapple.urls`` as well.
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView
+from grapple.schema import schema
 
 app_name = "tailor_cms"
 
 urlpatterns = [
-    path("graphql/", csrf_exempt(GraphQLView.as_view()), name="graphql"),
+    # The schema is passed here so a site needs no GRAPHENE["SCHEMA"] setting for Tailor.
+    path("graphql/", csrf_exempt(GraphQLView.as_view(schema=schema)), name="graphql"),
 ]

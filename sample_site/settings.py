@@ -106,7 +106,7 @@ WAGTAIL_SITE_NAME = "Tailor demo"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
-GRAPHENE = {"SCHEMA": "grapple.schema.schema"}
+GRAPHENE = {"SCHEMA": "grapple.schema.schema"}  # for graphene tools; Tailor's URL passes it itself
 GRAPPLE = {"APPS": {"home": ""}, "EXPOSE_GRAPHIQL": True}
 
 TAILOR = {
