@@ -270,7 +270,18 @@ class SimulatorView(WagtailAdminTemplateMixin, FormView):
         page = form.cleaned_data["page"].specific
         use_live = form.cleaned_data["revision"] == "live"
         shown = page if use_live else page.get_latest_revision_as_object()
-        sim = simulate(shown, form.request_context)
+        try:
+            sim = simulate(shown, form.request_context)
+        except Exception as e:
+            if form.request_context.text is None:
+                raise
+            # The classifier (a model loaded from disk) failed on the text: say so at the field.
+            # Nothing is logged, since the exception might quote the text.
+            form.add_error(
+                "text",
+                f"The emotion classifier could not read this text ({type(e).__name__}); choose an emotion instead",
+            )
+            return self.form_invalid(form)
         stored = form.session_data()
         reading = emotion_from_text(sim)
         if reading:

@@ -201,12 +201,28 @@ def test_simulating_records_nothing_and_keeps_the_inputs_without_the_text(editor
 
 
 def test_the_text_is_classified_but_never_kept(editor_client, home_page):
-    pytest.importorskip("rules.ml.emotion")
+    emotion = pytest.importorskip("rules.ml.emotion")
+    try:
+        emotion.get_model()
+    except FileNotFoundError:
+        pytest.skip("the emotion model is not trained yet (rules/ml/data)")
     secret = "I lost my job today and I feel miserable and hopeless"
     response = simulate(editor_client, home_page, time="20:00", timezone="Asia/Seoul", text=secret)
     facts = {f.name: f for f in response.context["simulation"].facts}
     assert facts["emotion"].source == "provider"
     assert secret not in json.dumps(editor_client.session[SESSION_KEY])
+
+
+def test_a_failing_classifier_is_an_error_at_the_text_field(editor_client, home_page, monkeypatch):
+    emotion = pytest.importorskip("rules.ml.emotion")
+
+    def broken(text):
+        raise RuntimeError("model missing")
+
+    monkeypatch.setattr(emotion, "classify", broken)
+    response = simulate(editor_client, home_page, time="20:00", timezone="Asia/Seoul", text="a rainy, sad day")
+    assert "emotion classifier could not read this text" in " ".join(response.context["form"].errors["text"])
+    assert SESSION_KEY not in editor_client.session
 
 
 # --- the page preview mode -----------------------------------------------------------------------
