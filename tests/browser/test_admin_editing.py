@@ -53,11 +53,11 @@ def test_editor_adds_a_lunchtime_variant_and_graphql_serves_it(page, live_server
     page.fill(f"#{new}-name", "Lunch")
 
     page.click(after(f"{new}-name"))  # the variant's content
-    page.get_by_role("option", name="Heading").click()
+    page.get_by_role("option", name="Heading", exact=True).click()
     page.fill(f"#{new}-content-0-value", "Lunch break? Read this")
 
     page.click(after(f"{new}-match"))  # its conditions
-    page.get_by_role("option", name="Time of day").click()
+    page.get_by_role("option", name="Time of day", exact=True).click()
     page.fill(f"#{new}-conditions-0-value-start", "12:00")
     page.fill(f"#{new}-conditions-0-value-end", "14:00")
     page.keyboard.press("Escape")

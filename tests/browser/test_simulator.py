@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
 from sample_site.home.models import HomePage
@@ -17,19 +16,6 @@ PREVIEW_LOADED = """() => {
     const frames = document.querySelectorAll("iframe.w-preview__iframe");
     return frames.length === 1 && frames[0].id === "w-preview-iframe" && frames[0].src.includes("in_preview_panel");
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _wagtail_tree(transactional_db):
-    """Wagtail's migrations create the default locale and the root page; an earlier transactional
-    test's flush deletes them, and the demo command needs them."""
-    from wagtail.coreutils import get_supported_content_language_variant
-    from wagtail.models import Locale, Page
-
-    if not Locale.objects.exists():
-        Locale.objects.create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
-    if not Page.objects.filter(depth=1).exists():
-        Page.add_root(instance=Page(title="Root", slug="root"))
 
 
 def log_in(page, live_server) -> None:

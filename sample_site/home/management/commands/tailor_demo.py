@@ -1,10 +1,12 @@
 import json
 import os
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from wagtail.models import Page, Site
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Locale, Page, Site
 
 from rules.models import Segment
 from sample_site.home.demo import MOBILE_EVENING_READERS, home_body
@@ -42,7 +44,11 @@ class Command(BaseCommand):
         segment.save()
 
     def ensure_home_page(self) -> HomePage:
-        root = Page.get_first_root_node()
+        # Wagtail's migrations create the default locale and the tree's root; a flushed database
+        # (e.g. after transactional tests) has neither.
+        if not Locale.objects.exists():
+            Locale.objects.create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
+        root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
         page = HomePage.objects.filter(depth=2).first()
         body = home_body()
         if page is None:
