@@ -1,0 +1,300 @@
+"""Training, tuning and evaluation of the shipped emotion classifier (`rules.ml.emotion`).
+
+Data: GoEmotions with the Ekman grouping, TSV without header: ``text<TAB>label ids<TAB>comment id``,
+label ids comma-separated (multi-label) in `LABELS` order.
+
+The recipe (chosen on dev; see `train` for what each reported number was tuned on):
+
+- features: TF-IDF (sublinear tf) over word unigrams+bigrams with negation marking (min_df 2) and
+  char_wb 2-5-grams (min_df 3), each block l2-normalized, using the analyzers of `rules.ml.emotion`;
+- per label, three linear learners on those features: logistic regression, NB-weighted logistic
+  regression (features scaled by the label's log-count ratio, Wang & Manning 2012) and a linear SVM;
+- their margins, standardized on train, are averaged. An average of linear models is linear, so
+  the ensemble folds into one weight matrix and inference costs the same as a single model;
+- per-label thresholds maximize that label's F1; Platt scaling turns margins into probabilities.
+
+scikit-learn is needed here, not at inference.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .emotion import ANALYZERS, DATA_DIR, LABELS, MODEL_FILE, VOCAB_FILE, EmotionModel
+
+N_LABELS = len(LABELS)
+SEED = 0
+VECTORIZER_PARAMS = {"word": {"min_df": 2}, "char": {"min_df": 3}}
+LR_C = 1.0
+NBLR_C = 1.0
+SVM_C = 0.05
+
+
+class DataError(ValueError):
+    """A data file that cannot be read as GoEmotions TSV."""
+
+
+def load_tsv(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """Texts and the (n, 7) binary label matrix of a GoEmotions TSV file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    texts: list[str] = []
+    rows: list[np.ndarray] = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            parts = line.split("\t")
+            if len(parts) not in (2, 3):
+                raise DataError(f"{path}:{lineno}: expected 'text<TAB>label ids[<TAB>id]', got {len(parts)} fields")
+            y = np.zeros(N_LABELS, dtype=np.int8)
+            try:
+                ids = [int(v) for v in parts[1].split(",")]
+            except ValueError:
+                raise DataError(f"{path}:{lineno}: label ids must be comma-separated integers") from None
+            if any(not 0 <= i < N_LABELS for i in ids):
+                raise DataError(f"{path}:{lineno}: label ids must be between 0 and {N_LABELS - 1}")
+            y[ids] = 1
+            texts.append(parts[0])
+            rows.append(y)
+    if not texts:
+        raise DataError(f"{path}: no rows")
+    return texts, np.vstack(rows)
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+
+def f1_per_label(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
+    """Binary F1 of each label column (0 where a label is neither predicted nor present), as
+    scikit-learn's ``f1_score(average=None, zero_division=0)``."""
+    pred = np.asarray(pred, dtype=bool)
+    gold = np.asarray(gold, dtype=bool)
+    tp = (pred & gold).sum(0)
+    denom = pred.sum(0) + gold.sum(0)
+    return np.divide(2.0 * tp, denom, out=np.zeros(pred.shape[1]), where=denom > 0)
+
+
+def best_threshold(scores: np.ndarray, gold: np.ndarray) -> float:
+    """The cut on `scores` that maximizes binary F1 (midway between two neighbouring scores)."""
+    order = np.argsort(-scores, kind="stable")
+    s, g = scores[order], gold[order].astype(np.int64)
+    tp = np.cumsum(g)
+    f1 = 2.0 * tp / (np.arange(1, len(s) + 1) + g.sum())
+    # only cut between distinct scores
+    valid = np.r_[s[1:] < s[:-1], True]
+    i = int(np.argmax(np.where(valid, f1, -1.0)))
+    return float((s[i] + s[i + 1]) / 2) if i + 1 < len(s) else float(s[i] - 1e-6)
+
+
+def predict_sets(raw: np.ndarray, thresholds: np.ndarray, calibration: np.ndarray) -> np.ndarray:
+    """The label sets `EmotionModel.predict` returns, for a matrix of raw scores."""
+    chosen = raw >= thresholds
+    empty = ~chosen.any(1)
+    if empty.any():
+        slope, bias = calibration
+        prob = 1 / (1 + np.exp(-(slope * raw[empty] + bias)))
+        at_thr = 1 / (1 + np.exp(-(slope * thresholds + bias)))
+        chosen[np.flatnonzero(empty), np.argmax(prob - at_thr, 1)] = True
+    return chosen
+
+
+def report(pred: np.ndarray, gold: np.ndarray) -> dict:
+    per = f1_per_label(pred, gold)
+    return {
+        "macro_f1": round(float(per.mean()), 4),
+        "per_label": {name: round(float(v), 4) for name, v in zip(LABELS, per, strict=True)},
+        "n": int(len(gold)),
+    }
+
+
+# -- fitting -----------------------------------------------------------------------------------
+
+
+def fit_vectorizers(texts: list[str]) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizers = {}
+    for block, params in VECTORIZER_PARAMS.items():
+        vec = TfidfVectorizer(analyzer=ANALYZERS[block], sublinear_tf=True, dtype=np.float64, **params)
+        vec.fit(texts)
+        vectorizers[block] = vec
+    return vectorizers
+
+
+def transform(vectorizers: dict, texts: list[str]):
+    from scipy.sparse import hstack
+
+    X = hstack([vectorizers[b].transform(texts) for b in vectorizers]).tocsr()
+    X.sort_indices()
+    return X
+
+
+def _log_count_ratio(X, y: np.ndarray) -> np.ndarray:
+    present = X.copy()
+    present.data[:] = 1.0
+    p = np.asarray(present[y == 1].sum(0)).ravel() + 1.0
+    q = np.asarray(present[y == 0].sum(0)).ravel() + 1.0
+    return np.log((p / p.sum()) / (q / q.sum()))
+
+
+def _fit_label(X, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """One label's ensemble folded into a single (weights, bias)."""
+    from scipy.sparse import diags
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    members: list[tuple[np.ndarray, float]] = []
+    lr = LogisticRegression(C=LR_C, solver="liblinear").fit(X, y)
+    members.append((lr.coef_.ravel(), float(lr.intercept_[0])))
+    r = _log_count_ratio(X, y)
+    nblr = LogisticRegression(C=NBLR_C, solver="liblinear").fit((X @ diags(r)).tocsr(), y)
+    members.append((nblr.coef_.ravel() * r, float(nblr.intercept_[0])))
+    svm = LinearSVC(C=SVM_C, random_state=SEED).fit(X, y)
+    members.append((svm.coef_.ravel(), float(svm.intercept_[0])))
+
+    w = np.zeros(X.shape[1])
+    b = 0.0
+    for coef, intercept in members:
+        margin = X @ coef + intercept
+        mu, sd = float(margin.mean()), float(margin.std()) or 1.0
+        w += coef / sd
+        b += (intercept - mu) / sd
+    return w / len(members), b / len(members)
+
+
+def fit_linear(X, Y: np.ndarray, n_jobs: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(n_features, 7) weights and (7,) biases; labels fitted in parallel threads (liblinear
+    releases the GIL)."""
+    from joblib import Parallel, delayed
+
+    fitted = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(_fit_label)(X, Y[:, j]) for j in range(N_LABELS))
+    return np.column_stack([w for w, _ in fitted]), np.array([b for _, b in fitted])
+
+
+def fit_calibration(raw: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Platt scaling per label: (2, 7) slopes and biases."""
+    from sklearn.linear_model import LogisticRegression
+
+    out = np.zeros((2, N_LABELS))
+    for j in range(N_LABELS):
+        m = LogisticRegression(C=1e4).fit(raw[:, [j]], Y[:, j])
+        out[:, j] = m.coef_[0, 0], m.intercept_[0]
+    return out
+
+
+def tune(raw: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    thresholds = np.array([best_threshold(raw[:, j], Y[:, j]) for j in range(N_LABELS)])
+    return thresholds, fit_calibration(raw, Y)
+
+
+def out_of_fold(X, Y: np.ndarray, folds: int, n_jobs: int, log: Callable[[str], None]) -> np.ndarray:
+    from sklearn.model_selection import KFold
+
+    raw = np.zeros(Y.shape)
+    for k, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=SEED).split(X), 1):
+        coef, intercept = fit_linear(X[tr], Y[tr], n_jobs)
+        raw[te] = X[te] @ coef + intercept
+        log(f"cross-validation fold {k}/{folds} done")
+    return raw
+
+
+def train(
+    train_path: str | Path,
+    dev_path: str | Path,
+    out_dir: str | Path | None = DATA_DIR,
+    cv: int = 0,
+    n_jobs: int = 2,
+    log: Callable[[str], None] = lambda msg: None,
+) -> tuple[EmotionModel, dict]:
+    """Fit on `train_path`, tune thresholds and calibration on `dev_path`, save into `out_dir`
+    (unless None). Returns the model and a report:
+
+    - ``dev_tuned``: dev scored with thresholds tuned on dev itself (optimistic: the shipped model);
+    - with ``cv >= 2``, ``dev_honest``: dev scored with thresholds and calibration tuned on
+      out-of-fold scores of train (dev untouched by any tuning of this run), and ``train_oof``.
+
+    The vectorizers' vocabulary and idf come from all of train in both cases (label-free).
+    """
+    started = time.perf_counter()
+    train_texts, Y = load_tsv(train_path)
+    dev_texts, Y_dev = load_tsv(dev_path)
+    log(f"loaded {len(train_texts)} train and {len(dev_texts)} dev rows")
+    vectorizers = fit_vectorizers(train_texts)
+    X = transform(vectorizers, train_texts)
+    X_dev = transform(vectorizers, dev_texts)
+    log(f"{X.shape[1]} features ({time.perf_counter() - started:.0f}s)")
+    coef, intercept = fit_linear(X, Y, n_jobs)
+    log(f"fitted ({time.perf_counter() - started:.0f}s)")
+    raw_dev = X_dev @ coef + intercept
+    thresholds, calibration = tune(raw_dev, Y_dev)
+    results = {"dev_tuned": report(predict_sets(raw_dev, thresholds, calibration), Y_dev)}
+
+    if cv >= 2:
+        raw_oof = out_of_fold(X, Y, cv, n_jobs, log)
+        thr_oof, cal_oof = tune(raw_oof, Y)
+        results["train_oof"] = report(predict_sets(raw_oof, thr_oof, cal_oof), Y)
+        results["dev_honest"] = report(predict_sets(raw_dev, thr_oof, cal_oof), Y_dev)
+
+    metadata = {
+        "trained_on": Path(train_path).name,
+        "tuned_on": Path(dev_path).name,
+        "n_train": len(train_texts),
+        "n_dev": len(dev_texts),
+        "params": {
+            "vectorizers": VECTORIZER_PARAMS,
+            "lr_C": LR_C,
+            "nblr_C": NBLR_C,
+            "svm_C": SVM_C,
+        },
+        "results": results,
+    }
+    model = EmotionModel(
+        vocabularies={b: dict(v.vocabulary_) for b, v in vectorizers.items()},
+        idf={b: v.idf_ for b, v in vectorizers.items()},
+        coef=coef.astype(np.float32),
+        intercept=intercept,
+        calibration=calibration,
+        thresholds=thresholds,
+        metadata=metadata,
+    )
+    if out_dir is not None:
+        paths = model.save(out_dir)
+        results["model_bytes"] = sum(os.path.getsize(p) for p in paths)
+        # Reload what was written, so the report describes the files (float32 idf) exactly.
+        model = EmotionModel.load(out_dir)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return model, results
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+
+def model_bytes(directory: str | Path = DATA_DIR) -> int:
+    directory = Path(directory)
+    return sum((directory / name).stat().st_size for name in (MODEL_FILE, VOCAB_FILE))
+
+
+def evaluate(model: EmotionModel, texts: list[str], Y: np.ndarray) -> dict:
+    """Macro-F1 of the predicted label sets, per-label F1, and per-text latency of `predict`."""
+    pred = np.zeros(Y.shape, dtype=bool)
+    index = {name: j for j, name in enumerate(LABELS)}
+    times = []
+    for i, text in enumerate(texts):
+        t0 = time.perf_counter()
+        result = model.predict(text)
+        times.append((time.perf_counter() - t0) * 1000.0)
+        for name in result.labels:
+            pred[i, index[name]] = True
+    out = report(pred, Y)
+    cuts = statistics.quantiles(times, n=20) if len(times) > 1 else times * 19
+    out["latency_ms"] = {"p50": round(statistics.median(times), 4), "p95": round(cuts[18], 4)}
+    return out
