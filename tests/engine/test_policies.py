@@ -448,12 +448,12 @@ def test_allocation_table_keeps_learned_state_until_the_slot_options_change():
     table = AllocationTable()
     slot = _slot(half_life=100)
     table.refresh([slot], {"slot-1": {"*": {"a": ArmStats(100, 0, 10)}}})
-    policy = table.policy(slot)
+    policy = table.policy(slot.id)
     table.refresh([slot], {})
-    assert table.policy(slot) is policy
+    assert table.policy(slot.id) is policy
     changed = _slot(half_life=200)
     table.refresh([changed], {})
-    assert table.policy(changed) is not policy and table.policy(changed).half_life == 200
+    assert table.policy(changed.id) is not policy and table.policy(changed.id).half_life == 200
 
 
 def test_allocation_table_state_survives_a_restart():

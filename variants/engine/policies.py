@@ -104,8 +104,6 @@ class Policy:
     """Base class; see the module docstring for the contract."""
 
     kind: ClassVar[str] = ""
-    #: how reasons name the method ("Thompson sampling")
-    label: ClassVar[str] = ""
 
     def __init__(self, *, seed: int | None = None):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -309,7 +307,6 @@ class FixedSplit(CountingPolicy):
     """
 
     kind = "fixed_split"
-    label = "A/B split"
 
     def __init__(self, weights: Mapping[str, float] | None = None, *, floor: float = 0.0, seed: int | None = None):
         super().__init__(floor=floor, seed=seed)
@@ -336,12 +333,16 @@ class ThompsonSampling(CountingPolicy):
     """Thompson sampling on Beta(prior_alpha + successes, prior_beta + failures) posteriors.
 
     `top_two` (e.g. 0.5) turns it into top-two Thompson sampling: the leader is played with that
-    probability, otherwise the challenger, which spends more traffic telling close arms apart.
+    probability, otherwise the challenger. It spends more traffic telling close arms apart, which
+    finds the winner of an experiment sooner but costs conversions while it runs (it never gives
+    the leader more than about `top_two` of the traffic).
 
     `temperature` reshapes the posterior: the observed counts are divided by it, so below 1 the
     posterior is narrower than Bayes' rule says and the policy explores less (Chapelle & Li, "An
     Empirical Evaluation of Thompson Sampling", 2011, found a narrower posterior lowers regret on
-    low-rate click data); 1 is textbook Thompson sampling.
+    low-rate click data); 1 is textbook Thompson sampling. The default, 0.5, lowered the regret of
+    the simulator's five-arm 2-5% scenario from 0.20x to 0.12x an even split's (mean of 20 seeds)
+    with a similar worst case; the weights are then P(best) under the narrowed posterior.
     """
 
     kind = "thompson"
@@ -376,10 +377,6 @@ class ThompsonSampling(CountingPolicy):
         self.top_two = top_two
         self.temperature = temperature
         self.draws = draws
-
-    @property
-    def label(self) -> str:  # type: ignore[override]
-        return "top-two Thompson sampling" if self.top_two is not None else "Thompson sampling"
 
     def _posterior(self, arms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         n, s = self._counts(arms)
@@ -419,11 +416,12 @@ class UCB1(CountingPolicy):
     """UCB1: the arm with the highest ``mean + c * sqrt(2 ln N / n)``; untried arms first.
 
     As weights, the whole non-floor share goes to the current UCB leader (ties split), so between
-    refreshes UCB1 plays one arm; Thompson sampling spreads traffic better in that setting.
+    refreshes UCB1 plays one arm; Thompson sampling spreads traffic better in that setting. The
+    bonus assumes rewards anywhere in [0, 1]; with conversion rates of a few percent it dwarfs the
+    differences between arms and UCB1 explores for a long time (a smaller `c` helps).
     """
 
     kind = "ucb1"
-    label = "UCB1"
 
     def __init__(
         self,
@@ -468,7 +466,6 @@ class EpsilonGreedy(CountingPolicy):
     """
 
     kind = "epsilon_greedy"
-    label = "ε-greedy"
 
     def __init__(
         self,
@@ -554,7 +551,6 @@ class ContextualBandit(Policy):
     """
 
     kind = "contextual"
-    label = "contextual bandit"
 
     def __init__(
         self,
@@ -723,8 +719,8 @@ class AllocationTable:
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
 
-    def policy(self, slot: Slot) -> Policy | None:
-        entry = self._entries.get(slot.id)
+    def policy(self, slot_id: str) -> Policy | None:
+        entry = self._entries.get(slot_id)
         return entry.policy if entry else None
 
     def allocations(self, slot_id: str) -> dict[str, dict[str, float]] | None:
