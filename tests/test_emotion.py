@@ -177,6 +177,22 @@ def test_shipped_model_features_equal_sklearn_transform_with_its_vocabulary():
         assert np.allclose(got, row, atol=1e-12), text
 
 
+@needs_dev
+def test_training_on_a_small_slice_writes_a_model_that_loads_and_classifies(tmp_path):
+    pytest.importorskip("sklearn")
+    rows = DEV_TSV.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.tsv").write_text("\n".join(rows[:600]) + "\n", encoding="utf-8")
+    (tmp_path / "dev.tsv").write_text("\n".join(rows[600:900]) + "\n", encoding="utf-8")
+    model, results = train_emotion.train(
+        tmp_path / "train.tsv", tmp_path / "dev.tsv", out_dir=tmp_path / "model", cv=2, n_jobs=1
+    )
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted([emotion.MODEL_FILE, emotion.VOCAB_FILE])
+    assert {"dev_tuned", "dev_honest", "train_oof", "model_bytes"} <= set(results)
+    reloaded = emotion.EmotionModel.load(tmp_path / "model")
+    assert reloaded.predict("thank you so much").scores == model.predict("thank you so much").scores
+    assert reloaded.metadata["n_train"] == 600
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
