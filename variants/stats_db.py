@@ -1,0 +1,148 @@
+"""The database stats store: the embedded default when `TAILOR["REDIS_URL"]` is not set.
+
+It implements `variants.engine.stats.StatsStore` exactly (the contract in `tests/engine/stats_contract.py`
+runs against it). Every write is an upsert that *adds* to the stored counters inside the database
+(``INSERT ... ON CONFLICT ... DO UPDATE SET n = n + excluded.n`` on PostgreSQL and SQLite), never a
+read-modify-write in Python, so concurrent writers from several processes count exactly. One
+`increment_many` is one transaction; its rows are written in key order, so two writers touching the
+same counters lock them in the same order and cannot deadlock. A snapshot is one query.
+
+On SQLite every write transaction takes the database lock, so writers queue (fine for one process,
+which is what the embedded default is for); on PostgreSQL they only contend per counter row.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+from django.db import IntegrityError, OperationalError, connections, models, transaction
+from django.db.models import F
+
+from variants.engine.stats import ArmStats, Increment, Snapshot, StatsStore, coalesce
+
+#: rows per INSERT statement (SQLite allows at most 32766 parameters; stay far below)
+_CHUNK = 200
+#: SQLite answers "database is locked" instead of waiting when a lock cannot be had (shared-cache
+#: in-memory databases, or a lock upgrade inside a transaction): retry that many times
+_SQLITE_RETRIES = 50
+
+
+def upsert_add(
+    model: type[models.Model],
+    keys: Sequence[str],
+    adds: Sequence[str],
+    rows: Sequence[Sequence],
+    *,
+    using: str = "default",
+) -> None:
+    """For each row (key values, then amounts), add the amounts to the row with those keys, creating it
+    if needed; atomically per row. `keys` must be covered by a unique constraint.
+
+    Call inside a transaction when several rows must change together.
+    """
+    if not rows:
+        return
+    connection = connections[using]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        _upsert_add_orm(model, keys, adds, rows, using)
+        return
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    key_cols = [qn(model._meta.get_field(f).column) for f in keys]
+    add_cols = [qn(model._meta.get_field(f).column) for f in adds]
+    columns = ", ".join(key_cols + add_cols)
+    one = "(" + ", ".join(["%s"] * (len(keys) + len(adds))) + ")"
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in add_cols)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} "
+                f"ON CONFLICT ({', '.join(key_cols)}) DO UPDATE SET {updates}"
+            )
+            cursor.execute(sql, [value for row in chunk for value in row])
+
+
+def _upsert_add_orm(model, keys, adds, rows, using) -> None:
+    """The portable fallback: UPDATE ... SET n = n + %s, else INSERT (a concurrent INSERT wins: update)."""
+    manager = model._default_manager.db_manager(using)
+    for row in rows:
+        lookup = dict(zip(keys, row[: len(keys)], strict=True))
+        amounts = dict(zip(adds, row[len(keys) :], strict=True))
+        with transaction.atomic(using=using):
+            if manager.filter(**lookup).update(**{f: F(f) + v for f, v in amounts.items()}):
+                continue
+            try:
+                with transaction.atomic(using=using):
+                    manager.create(**lookup, **amounts)
+            except IntegrityError:
+                manager.filter(**lookup).update(**{f: F(f) + v for f, v in amounts.items()})
+
+
+def retry_if_locked(fn, *, using: str = "default"):
+    """Run `fn()`; on SQLite, retry it while the database reports being locked (outside a transaction only:
+    inside one, the caller's transaction is what must be retried)."""
+    connection = connections[using]
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return fn()
+    for attempt in range(_SQLITE_RETRIES):
+        try:
+            return fn()
+        except OperationalError as e:
+            if "locked" not in str(e) or attempt == _SQLITE_RETRIES - 1:
+                raise
+            time.sleep(min(0.2, 0.002 * 2**attempt))
+    return None  # pragma: no cover - unreachable
+
+
+class DatabaseStatsStore(StatsStore):
+    """Arm counters in the `ArmStat` table of database `using`."""
+
+    def __init__(self, using: str = "default"):
+        self.using = using
+
+    @property
+    def _rows(self):
+        from variants.models import ArmStat
+
+        return ArmStat.objects.using(self.using)
+
+    def increment_many(self, increments: Iterable[Increment]) -> None:
+        from variants.models import ArmStat
+
+        summed = coalesce(increments)  # validates everything before anything is written
+        if not summed:
+            return
+        rows = [(slot, bucket, arm, *counts) for (slot, bucket, arm), counts in sorted(summed.items())]
+
+        def write():
+            with transaction.atomic(using=self.using):
+                upsert_add(
+                    ArmStat,
+                    ("slot_id", "bucket", "arm_id"),
+                    ("impressions", "clicks", "conversions", "value"),
+                    rows,
+                    using=self.using,
+                )
+
+        retry_if_locked(write, using=self.using)
+
+    def snapshot(self, slot_ids: Iterable[str]) -> Snapshot:
+        ids = list(dict.fromkeys(slot_ids))
+        if not ids:
+            return {}
+        out: Snapshot = {slot_id: {} for slot_id in ids}
+        fields = ("slot_id", "bucket", "arm_id", "impressions", "clicks", "conversions", "value")
+        rows = retry_if_locked(lambda: list(self._rows.filter(slot_id__in=ids).values_list(*fields)), using=self.using)
+        for slot_id, bucket, arm_id, impressions, clicks, conversions, value in rows:
+            out[slot_id].setdefault(bucket, {})[arm_id] = ArmStats(
+                int(impressions), int(clicks), int(conversions), float(value)
+            )
+        return out
+
+    def reset(self, slot_id: str) -> None:
+        retry_if_locked(lambda: self._rows.filter(slot_id=slot_id).delete(), using=self.using)
+
+    def delete_all(self) -> None:
+        retry_if_locked(lambda: self._rows.all().delete(), using=self.using)
