@@ -414,6 +414,63 @@ class VariantBlock(blocks.StructBlock):
         label = "Variant"
 
 
+ALGORITHM_CHOICES = [
+    ("thompson", "Thompson sampling (recommended)"),
+    ("top_two", "Top-two Thompson sampling: tells close variants apart faster"),
+    ("ucb1", "UCB1"),
+    ("epsilon_greedy", "ε-greedy: 10% of traffic explores evenly"),
+]
+
+#: what a contextual bandit may learn a separate best variant for
+SPLIT_CHOICES = [
+    ("segment", "Segment"),
+    ("device", "Device"),
+    ("daypart", "Time of day (morning, afternoon, evening, night)"),
+    ("weekday", "Weekday or weekend"),
+    ("country", "Country"),
+]
+
+
+class PolicyOptionsBlock(blocks.StructBlock):
+    """How a Bandit or Contextual slot learns (ignored by Rules and A/B).
+
+    The names are the engine's (`variants.engine.policies.make_policy`); `variants.compiler` passes
+    them on as `Slot.options`.
+    """
+
+    algorithm = blocks.ChoiceBlock(choices=ALGORITHM_CHOICES, default="thompson")
+    reward = blocks.ChoiceBlock(
+        choices=[("conversion", "Conversions"), ("click", "Clicks")],
+        default="conversion",
+        help_text="What counts as success",
+    )
+    split_by = blocks.MultipleChoiceBlock(
+        choices=SPLIT_CHOICES,
+        required=False,
+        help_text="Contextual only: learn a best variant per value of these (default: segment). "
+        "With several, the one that pays off most is used.",
+    )
+    min_impressions = blocks.IntegerBlock(
+        default=200,
+        min_value=0,
+        max_value=1_000_000,
+        help_text="Contextual only: impressions an audience needs before it gets its own weights; "
+        "until then it shares the slot-wide ones",
+    )
+    half_life = blocks.IntegerBlock(
+        required=False,
+        min_value=10,
+        max_value=100_000_000,
+        help_text="Forget old results: after this many newer impressions an old one counts half. "
+        "Empty: never forget (right unless what works changes over time)",
+    )
+
+    class Meta:
+        icon = "cogs"
+        label = "Learning options"
+        collapsed = True
+
+
 class PersonalizedBlock(blocks.StructBlock):
     """A personalizable region (slot): default content plus targeted variants.
 
@@ -433,6 +490,7 @@ class PersonalizedBlock(blocks.StructBlock):
                     ),
                 ),
                 ("policy", blocks.ChoiceBlock(choices=POLICY_CHOICES, default="RULES")),
+                ("options", PolicyOptionsBlock()),
                 ("default", blocks.StreamBlock(content, required=False, label="Default content")),
                 ("variants", blocks.ListBlock(VariantBlock(content), default=[], max_num=20)),
             ],
@@ -453,9 +511,26 @@ class PersonalizedBlock(blocks.StructBlock):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             errors["variants"] = ValidationError(f"Variant names must be unique: {', '.join(dupes)}")
+        policy_error = self._policy_error(value)
+        if policy_error:
+            errors["options"] = ValidationError(policy_error)
         if errors:
             raise StructBlockValidationError(block_errors=errors)
         return value
+
+    def _policy_error(self, value) -> str | None:
+        """The engine's complaint about the learning options, if any (checked with the engine itself)."""
+        from variants.compiler import slot_options
+        from variants.engine import Slot
+        from variants.engine.policies import PolicyError, make_policy
+
+        policy = value.get("policy") or "RULES"
+        raw = self.child_blocks["options"].get_prep_value(value.get("options"))
+        try:
+            make_policy(Slot(id="check", name="check", policy=policy, options=slot_options(policy, raw)))
+        except (PolicyError, ValueError) as e:
+            return str(e)
+        return None
 
     @cached_property
     def content_block(self) -> blocks.StreamBlock:

@@ -80,6 +80,46 @@ def _name_segments(spec: dict[str, Any], names: dict[str, str]) -> dict[str, Any
     return spec
 
 
+#: the split attributes an editor can pick (`cms.blocks.SPLIT_CHOICES`); others in stored data are dropped
+_SPLITS = ("segment", "device", "daypart", "weekday", "country")
+
+
+def slot_options(policy: str, raw: Any) -> dict[str, Any]:
+    """`Slot.options` from a PersonalizedBlock's raw ``options`` (names as `policies.make_policy` reads them).
+
+    Only the learning policies have options; missing or blank values leave the engine's defaults.
+    """
+    if policy not in ("BANDIT", "CONTEXTUAL") or not isinstance(raw, dict):
+        return {}
+    options: dict[str, Any] = {"algorithm": raw.get("algorithm") or "thompson"}
+    if raw.get("reward") in ("conversion", "click"):
+        options["reward"] = raw["reward"]
+    half_life = raw.get("half_life")
+    if isinstance(half_life, (int, float)) and not isinstance(half_life, bool) and half_life > 0:
+        options["half_life"] = half_life
+    if policy == "CONTEXTUAL":
+        split = raw.get("split_by") or []
+        split = [s for s in ([split] if isinstance(split, str) else split) if s in _SPLITS]
+        options["split_by"] = split or ["segment"]
+        minimum = raw.get("min_impressions")
+        if isinstance(minimum, int) and not isinstance(minimum, bool) and minimum >= 0:
+            options["min_impressions"] = minimum
+    return options
+
+
+def _valid_options(slot: Slot) -> Slot:
+    """The slot, or the slot with default options when its stored options no longer validate
+    (a refresh must never fail on one bad slot)."""
+    from variants.engine.policies import PolicyError, make_policy
+
+    try:
+        make_policy(slot)
+    except (PolicyError, ValueError):
+        defaults = {"algorithm": "thompson"} if slot.policy in ("BANDIT", "CONTEXTUAL") else {}
+        return Slot(id=slot.id, name=slot.name, variants=slot.variants, policy=slot.policy, options=defaults)
+    return slot
+
+
 def compile_slot(slot_id: str, raw: dict[str, Any], segment_names: dict[str, str] | None = None) -> Slot:
     variants = []
     for index, (variant_id, value) in enumerate(_variant_items(raw.get("variants"))):
@@ -100,12 +140,15 @@ def compile_slot(slot_id: str, raw: dict[str, Any], segment_names: dict[str, str
                 weight=float(weight) if isinstance(weight, (int, float)) and weight >= 0 else 1.0,
             )
         )
-    return Slot(
+    policy = raw.get("policy") or "RULES"
+    slot = Slot(
         id=slot_id,
         name=raw.get("slot") or slot_id,
         variants=tuple(variants),
-        policy=raw.get("policy") or "RULES",
+        policy=policy,
+        options=slot_options(policy, raw.get("options")),
     )
+    return _valid_options(slot) if slot.options or policy == "AB" else slot
 
 
 def _walk(block: wagtail_blocks.Block, raw: Any, block_id: str | None, out: list[Slot], names=None) -> None:
