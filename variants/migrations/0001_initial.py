@@ -4,79 +4,110 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='FlushCursor',
+            name="FlushCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, unique=True)),
-                ('position', models.CharField(default='0-0', max_length=64)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=255, unique=True)),
+                ("position", models.CharField(default="0-0", max_length=64)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ArmStat',
+            name="ArmStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slot_id', models.CharField(max_length=255)),
-                ('bucket', models.CharField(default='*', max_length=255)),
-                ('arm_id', models.CharField(max_length=255)),
-                ('impressions', models.BigIntegerField(default=0)),
-                ('clicks', models.BigIntegerField(default=0)),
-                ('conversions', models.BigIntegerField(default=0)),
-                ('value', models.FloatField(default=0.0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slot_id", models.CharField(max_length=255)),
+                ("bucket", models.CharField(default="*", max_length=255)),
+                ("arm_id", models.CharField(max_length=255)),
+                ("impressions", models.BigIntegerField(default=0)),
+                ("clicks", models.BigIntegerField(default=0)),
+                ("conversions", models.BigIntegerField(default=0)),
+                ("value", models.FloatField(default=0.0)),
             ],
             options={
-                'verbose_name': 'arm statistic',
-                'constraints': [models.UniqueConstraint(fields=('slot_id', 'bucket', 'arm_id'), name='tailor_armstat_unique')],
+                "verbose_name": "arm statistic",
+                "constraints": [
+                    models.UniqueConstraint(fields=("slot_id", "bucket", "arm_id"), name="tailor_armstat_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_id', models.CharField(help_text="The decision token's nonce", max_length=32)),
-                ('kind', models.CharField(choices=[('impression', 'Impression'), ('click', 'Click'), ('conversion', 'Conversion')], max_length=16)),
-                ('goal', models.CharField(blank=True, default='', max_length=64)),
-                ('value', models.FloatField(blank=True, null=True)),
-                ('page_id', models.IntegerField(blank=True, null=True)),
-                ('slot_id', models.CharField(max_length=255)),
-                ('variant_id', models.CharField(max_length=255)),
-                ('bucket', models.CharField(default='*', max_length=255)),
-                ('policy', models.CharField(max_length=16)),
-                ('visitor_id', models.CharField(blank=True, help_text='Only with analytics consent', max_length=64, null=True)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('aggregated', models.BooleanField(default=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token_id", models.CharField(help_text="The decision token's nonce", max_length=32)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("impression", "Impression"), ("click", "Click"), ("conversion", "Conversion")],
+                        max_length=16,
+                    ),
+                ),
+                ("goal", models.CharField(blank=True, default="", max_length=64)),
+                ("value", models.FloatField(blank=True, null=True)),
+                ("page_id", models.IntegerField(blank=True, null=True)),
+                ("slot_id", models.CharField(max_length=255)),
+                ("variant_id", models.CharField(max_length=255)),
+                ("bucket", models.CharField(default="*", max_length=255)),
+                ("policy", models.CharField(max_length=16)),
+                (
+                    "visitor_id",
+                    models.CharField(blank=True, help_text="Only with analytics consent", max_length=64, null=True),
+                ),
+                ("created_at", models.DateTimeField(db_index=True)),
+                ("aggregated", models.BooleanField(default=False)),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('aggregated', False)), fields=['id'], name='tailor_event_pending'), models.Index(condition=models.Q(('visitor_id__isnull', False)), fields=['visitor_id'], name='tailor_event_visitor')],
-                'constraints': [models.UniqueConstraint(fields=('token_id', 'kind', 'goal'), name='tailor_event_once_per_token_kind_goal')],
+                "indexes": [
+                    models.Index(condition=models.Q(("aggregated", False)), fields=["id"], name="tailor_event_pending"),
+                    models.Index(
+                        condition=models.Q(("visitor_id__isnull", False)),
+                        fields=["visitor_id"],
+                        name="tailor_event_visitor",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("token_id", "kind", "goal"), name="tailor_event_once_per_token_kind_goal"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='EventAggregate',
+            name="EventAggregate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField(help_text='Start of the hour (UTC)')),
-                ('page_id', models.IntegerField(default=0, help_text='0 when unknown')),
-                ('slot_id', models.CharField(max_length=255)),
-                ('variant_id', models.CharField(max_length=255)),
-                ('bucket', models.CharField(default='*', max_length=255)),
-                ('policy', models.CharField(max_length=16)),
-                ('kind', models.CharField(choices=[('impression', 'Impression'), ('click', 'Click'), ('conversion', 'Conversion')], max_length=16)),
-                ('goal', models.CharField(blank=True, default='', max_length=64)),
-                ('count', models.BigIntegerField(default=0)),
-                ('value', models.FloatField(default=0.0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("hour", models.DateTimeField(help_text="Start of the hour (UTC)")),
+                ("page_id", models.IntegerField(default=0, help_text="0 when unknown")),
+                ("slot_id", models.CharField(max_length=255)),
+                ("variant_id", models.CharField(max_length=255)),
+                ("bucket", models.CharField(default="*", max_length=255)),
+                ("policy", models.CharField(max_length=16)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("impression", "Impression"), ("click", "Click"), ("conversion", "Conversion")],
+                        max_length=16,
+                    ),
+                ),
+                ("goal", models.CharField(blank=True, default="", max_length=64)),
+                ("count", models.BigIntegerField(default=0)),
+                ("value", models.FloatField(default=0.0)),
             ],
             options={
-                'indexes': [models.Index(fields=['slot_id', 'hour'], name='tailor_aggregate_slot_hour')],
-                'constraints': [models.UniqueConstraint(fields=('hour', 'page_id', 'slot_id', 'variant_id', 'bucket', 'policy', 'kind', 'goal'), name='tailor_event_aggregate_unique')],
+                "indexes": [models.Index(fields=["slot_id", "hour"], name="tailor_aggregate_slot_hour")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("hour", "page_id", "slot_id", "variant_id", "bucket", "policy", "kind", "goal"),
+                        name="tailor_event_aggregate_unique",
+                    )
+                ],
             },
         ),
     ]
