@@ -44,6 +44,15 @@ DEFAULTS: dict[str, Any] = {
     # Bounds on what a client may send.
     "MAX_TEXT_LENGTH": 2000,
     "MAX_TRAITS": 50,
+    # Events (recordEvent and the beacon). The Redis event stream is capped near this many entries.
+    "EVENT_LOG_MAXLEN": 1_000_000,
+    # Event log rows in the database are kept this long (never less than TOKEN_MAX_AGE: they dedupe).
+    "EVENT_LOG_RETENTION_DAYS": 90,
+    # How often a process folds new events into the hourly aggregates while recording events;
+    # None: only `manage.py tailor_flush_events` does.
+    "FLUSH_INTERVAL_SECONDS": 60,
+    # Most events one flush folds in (bounds the time an automatic flush adds to a request).
+    "FLUSH_BATCH_SIZE": 5000,
 }
 
 

@@ -21,8 +21,9 @@ def register_tailor_mutations(mutation_mixins):
     import graphene
 
     from rules.schema import Mutation as RulesMutation
+    from variants.schema import Mutation as VariantsMutation
 
-    mutation_mixins.extend([RulesMutation])
+    mutation_mixins.extend([RulesMutation, VariantsMutation])
     # grapple builds `class Mutation(*mixins)`, which must be an ObjectType: keep it the last base.
     if graphene.ObjectType in mutation_mixins:
         mutation_mixins.remove(graphene.ObjectType)

@@ -11,6 +11,7 @@ from grapple.types.pages import get_site_filter, get_specific_page
 from rules.context_builder import build_request_context
 from rules.engine import InvalidContext
 from rules.schema import ContextInput, ContextView, ResolvedContext
+from variants.events import REASON_BOT, REASON_DUPLICATE, EventError, Requester, record_event
 from variants.services import load_profile, personalize_page
 from variants.tokens import TokenError, new_visitor_id, read_decision_token, read_visitor_token, sign_visitor
 
@@ -148,3 +149,52 @@ class Query:
             "reasons": list(claims.reasons),
             "token": token,
         }
+
+
+class EventKind(graphene.Enum):
+    IMPRESSION = "impression"
+    CLICK = "click"
+    CONVERSION = "conversion"
+
+
+class NotCountedReason(graphene.Enum):
+    DUPLICATE = REASON_DUPLICATE
+    BOT = REASON_BOT
+
+    @property
+    def description(self):
+        if self == NotCountedReason.DUPLICATE:
+            return "This (token, kind, goal) was counted already"
+        return "The decision or this request came from a bot"
+
+
+class RecordEventPayload(graphene.ObjectType):
+    ok = graphene.Boolean(required=True, description="The event was valid (it may still not be counted)")
+    counted = graphene.Boolean(required=True, description="The event changed the stats and the event log")
+    reason = graphene.Field(NotCountedReason, description="Why a valid event was not counted")
+    errors = graphene.List(graphene.NonNull("cms.graphql_types.FieldError"), required=True)
+
+
+class RecordEvent(graphene.Mutation):
+    """Record an impression, click or conversion against a decision's token. Counted once per
+    (token, kind, goal); bots are not counted. Feeds the slot's learning policy and the reviews."""
+
+    class Arguments:
+        token = graphene.String(required=True, description="The decision's token")
+        kind = EventKind(required=True)
+        goal = graphene.String(description="Which goal (e.g. 'signup'); 1-64 letters, digits or _ . : / -")
+        value = graphene.Float(description="A conversion's value (e.g. the order total)")
+
+    Output = RecordEventPayload
+
+    @staticmethod
+    def mutate(root, info, token, kind, goal=None, value=None):
+        try:
+            result = record_event(token, kind, goal, value, requester=Requester.from_request(info.context))
+        except EventError as e:
+            return RecordEventPayload(ok=False, counted=False, errors=[{"field": e.field, "message": e.message}])
+        return RecordEventPayload(ok=True, counted=result.counted, reason=result.reason, errors=[])
+
+
+class Mutation:
+    record_event = RecordEvent.Field()

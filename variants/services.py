@@ -8,6 +8,8 @@ from rules.context_builder import Consent, RequestContext, enrich
 from rules.engine import Context
 from variants.compiler import CompiledPage, compile_page, compiled_page
 from variants.engine import Decision, decide
+from variants.engine.decide import WEIGHTED_POLICIES
+from variants.feedback import Feedback, feedback
 from variants.tokens import sign_decision
 
 
@@ -45,21 +47,71 @@ def as_request_context(ctx: Context | RequestContext) -> RequestContext:
     return RequestContext(ctx, Consent(False, False, "default"))
 
 
-def personalize_page(page, rc: RequestContext | Context, *, preview: bool = False) -> PagePersonalization:
+def personalize_page(
+    page, rc: RequestContext | Context, *, preview: bool = False, loop: Feedback | None = None
+) -> PagePersonalization:
     """Decide every slot of `page` for the request. Deciding runs no SQL (slots are compiled once
     per revision); providers run only for the facts the page's conditions read.
 
     `preview` compiles the page as given (unsaved content), explains every variant, records no page
     view and signs no tokens, so a preview can never be counted as an impression.
     """
-    rc = as_request_context(rc)
     compiled = compile_page(page) if preview else compiled_page(page)
+    return personalize_compiled(compiled, rc, page=page, preview=preview, loop=loop)
+
+
+def personalize_compiled(
+    compiled: CompiledPage,
+    rc: RequestContext | Context,
+    *,
+    page=None,
+    preview: bool = False,
+    loop: Feedback | None = None,
+) -> PagePersonalization:
+    """`personalize_page` for an already compiled page (the simulator decides synthetic slots here).
+
+    Learning slots (AB / BANDIT / CONTEXTUAL) take their weights from the process's feedback loop
+    (`loop`, default `variants.feedback.feedback()`), refreshed first if older than
+    STATS_REFRESH_SECONDS: at most one stats store round trip for the whole page, none when fresh.
+    The visitor id is the unit whose stable hash picks the arm (a visitor without a token was given
+    a fresh random id, so theirs is a fresh random draw that stays put once they send the token
+    back); without any id, a fresh draw from the loop's generator.
+    """
+    rc = as_request_context(rc)
     ctx = enrich(rc, compiled.facts, record_view=not preview)
-    decisions = [decide(slot, ctx, explain_all=preview) for slot in compiled.slots]
+    learning = [s for s in compiled.slots if s.policy in WEIGHTED_POLICIES]
+    if learning:
+        loop = loop or feedback()
+        loop.ensure_fresh(learning)
+    decisions = []
+    for slot in compiled.slots:
+        if slot.policy in WEIGHTED_POLICIES:
+            bucket, allocation = loop.allocation(slot, ctx)  # type: ignore[union-attr]
+            decisions.append(
+                decide(
+                    slot,
+                    ctx,
+                    explain_all=preview,
+                    allocation=allocation,
+                    unit=rc.visitor_id,
+                    rng=loop.rng,  # type: ignore[union-attr]
+                    bucket=bucket,
+                )
+            )
+        else:
+            decisions.append(decide(slot, ctx, explain_all=preview))
     result = PagePersonalization(page, compiled, ctx, decisions, visitor_id=rc.visitor_id, consent=rc.consent)
     if not preview:
+        bot = ctx.get("device") == "bot"
         result.tokens = {
-            d.slot_id: sign_decision(d, page_id=compiled.page_id, visitor_id=rc.visitor_id) for d in decisions
+            d.slot_id: sign_decision(
+                d,
+                page_id=compiled.page_id,
+                visitor_id=rc.visitor_id,
+                analytics=rc.consent.analytics,
+                bot=bot,
+            )
+            for d in decisions
         }
     return result
 

@@ -2,6 +2,12 @@
 
 Tokens are `django.core.signing` payloads (HMAC with SECRET_KEY, a salt per purpose, a timestamp), so
 a forged or tampered token fails the signature and an old one fails `max_age`.
+
+A decision token carries what recording an event against it needs without any lookup: the slot,
+variant, policy and propensity, the allocation bucket and the stats buckets the event is counted in,
+the visitor's analytics consent at decision time, whether the request came from a bot, and a random
+nonce that makes (token, kind, goal) identify one showing. It is signed, not encrypted: it holds
+nothing the visitor may not see (their own context keys, e.g. ``device=mobile``).
 """
 
 from __future__ import annotations
@@ -41,9 +47,22 @@ class DecisionClaims:
     reasons: tuple[str, ...]
     visitor_id: str | None
     nonce: str
+    #: where an event against this decision is counted ("*" first); see `stats.event_increments`
+    stats_buckets: tuple[str, ...] = ("*",)
+    #: the visitor's analytics consent when the decision was made
+    analytics: bool = False
+    #: the decision was made for a bot (its events are never counted)
+    bot: bool = False
 
 
-def sign_decision(decision: Decision, *, page_id: int | None, visitor_id: str | None) -> str:
+def sign_decision(
+    decision: Decision,
+    *,
+    page_id: int | None,
+    visitor_id: str | None,
+    analytics: bool = False,
+    bot: bool = False,
+) -> str:
     payload = {
         "p": page_id,
         "s": decision.slot_id,
@@ -55,9 +74,17 @@ def sign_decision(decision: Decision, *, page_id: int | None, visitor_id: str | 
         "b": getattr(decision, "bucket", "*"),
         "r": list(decision.reasons)[:10],
         "u": visitor_id,
-        # makes every token unique, so (token, kind, goal) identifies one showing of a decision
-        "n": secrets.token_hex(6),
+        # makes every token unique, so (token, kind, goal) identifies one showing of a decision;
+        # 96 bits, so two tokens sharing one (and an event being wrongly deduplicated) never happens
+        "n": secrets.token_urlsafe(12),
     }
+    stats_buckets = list(getattr(decision, "stats_buckets", ("*",)))
+    if stats_buckets != ["*"]:
+        payload["sb"] = stats_buckets
+    if analytics:
+        payload["a"] = 1
+    if bot:
+        payload["bot"] = 1
     return signing.dumps(payload, salt=DECISION_SALT, compress=True)
 
 
@@ -89,6 +116,9 @@ def read_decision_token(token: str) -> DecisionClaims:
             reasons=tuple(str(r) for r in data.get("r") or ()),
             visitor_id=data.get("u"),
             nonce=str(data.get("n") or ""),
+            stats_buckets=tuple(str(b) for b in data.get("sb") or ("*",)),
+            analytics=bool(data.get("a")),
+            bot=bool(data.get("bot")),
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         raise TokenError("malformed", "The token does not describe a decision") from None
