@@ -207,21 +207,24 @@ def test_visitor_token_round_trips_and_a_forged_one_is_refused(home_page, gql):
 
 
 def test_cache_key_names_page_revision_chosen_variants_and_dimensions(home_page, gql):
-    morning = gql(
-        DECISIONS, {"urlPath": "/", "context": {"timezone": "Asia/Seoul", "now": "2026-11-30T08:00:00+09:00"}}
-    )
-    later = gql(DECISIONS, {"urlPath": "/", "context": {"timezone": "Asia/Seoul", "now": "2026-11-30T09:30:00+09:00"}})
-    evening = gql(
-        DECISIONS, {"urlPath": "/", "context": {"timezone": "Asia/Seoul", "now": "2026-11-30T20:00:00+09:00"}}
-    )
+    # one visitor throughout: the demo's `cta` bandit slot picks by the visitor's stable hash
+    visitor = gql(DECISIONS, {"urlPath": "/"})["data"]["personalizedPage"]["visitorToken"]
+
+    def at(now: str) -> dict:
+        context = {"timezone": "Asia/Seoul", "now": now}
+        return gql(DECISIONS, {"urlPath": "/", "context": context, "visitorToken": visitor})
+
+    morning = at("2026-11-30T08:00:00+09:00")
+    later = at("2026-11-30T09:30:00+09:00")
+    evening = at("2026-11-30T20:00:00+09:00")
 
     key = morning["data"]["personalizedPage"]["cacheKey"]
     assert key == later["data"]["personalizedPage"]["cacheKey"]
     assert key != evening["data"]["personalizedPage"]["cacheKey"]
     assert key.startswith(f"page:{home_page.pk}@{home_page.live_revision_id}|hero=")
     # the hero's time rules were evaluated (weather and emotion were unknown, so they did not split);
-    # the reading slot's segment rule read `segments`
-    assert key.endswith("|dims:emotion,now,segments,timezone,weather")
+    # the reading slot's segment rule read `segments`; the cta bandit's choice depends on the visitor
+    assert key.endswith("|dims:emotion,now,segments,timezone,visitor,weather")
 
 
 def test_resolved_context_echoes_each_fact_with_its_source(home_page, gql):
@@ -271,7 +274,7 @@ def test_deciding_a_compiled_page_runs_no_sql(home_page):
         result = personalize_page(home_page, ctx)
 
     assert len(queries) == 0
-    assert [d.slot_name for d in result.decisions] == ["hero", "reading"]
+    assert [d.slot_name for d in result.decisions] == ["hero", "reading", "cta"]
 
 
 def test_publishing_a_new_revision_changes_the_decision(home_page, gql):

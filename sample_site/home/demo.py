@@ -37,11 +37,22 @@ def variant(slot: str, name: str, content: list, conditions: list, match: str = 
     }
 
 
-def personalized(slot: str, default: list, variants: list, policy: str = "RULES") -> dict:
+def personalized(slot: str, default: list, variants: list, policy: str = "RULES", options: dict | None = None) -> dict:
+    value = {"slot": slot, "policy": policy, "default": default, "variants": variants}
+    if options is not None:
+        value["options"] = options
+    return {"type": "personalized", "id": sid(slot), "value": value}
+
+
+def learning_options(algorithm: str = "thompson", **extra) -> dict:
+    """A PersonalizedBlock's learning options (see `cms.blocks.PolicyOptionsBlock`)."""
     return {
-        "type": "personalized",
-        "id": sid(slot),
-        "value": {"slot": slot, "policy": policy, "default": default, "variants": variants},
+        "algorithm": algorithm,
+        "reward": "conversion",
+        "split_by": [],
+        "min_impressions": 200,
+        "half_life": None,
+        **extra,
     }
 
 
@@ -126,10 +137,31 @@ def reading_slot() -> dict:
     )
 
 
+#: the demo's call to action: a bandit learns which of these converts best
+CTA_VARIANTS = (
+    ("Learn more", "/features/"),
+    ("Start free trial", "/signup/"),
+    ("Book a demo", "/demo/"),
+)
+
+
+def cta_slot() -> dict:
+    return personalized(
+        "cta",
+        default=[button("Learn more", "/features/", "cta", "default")],
+        variants=[
+            variant("cta", label, [button(label, url, "cta", label)], conditions=[]) for label, url in CTA_VARIANTS
+        ],
+        policy="BANDIT",
+        options=learning_options("thompson"),
+    )
+
+
 def home_body() -> list[dict]:
     return [
         heading("Welcome to the Tailor demo", "intro"),
         hero_slot(),
         reading_slot(),
+        cta_slot(),
         paragraph("<p>Everything above was chosen for you. Ask the API why.</p>", "outro"),
     ]
