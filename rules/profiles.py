@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from cms.redis import get_redis, redis_key
 from cms.settings import tailor_settings
+from rules.engine.time import daypart
 
 #: a new visit starts after this long without a page view
 VISIT_GAP = timedelta(minutes=30)
@@ -23,16 +24,6 @@ MAX_SECTIONS = 20
 MAX_PATH_LENGTH = 200
 DAYPARTS = ("morning", "afternoon", "evening", "night")
 DEVICES = ("mobile", "tablet", "desktop")
-
-
-def daypart(hour: int) -> str:
-    if 5 <= hour < 12:
-        return "morning"
-    if 12 <= hour < 17:
-        return "afternoon"
-    if 17 <= hour < 22:
-        return "evening"
-    return "night"
 
 
 def section_of(path: str) -> str | None:

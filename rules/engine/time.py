@@ -28,17 +28,22 @@ def fmt_minutes(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def daypart(hour: float) -> str:
+    """The part of the day an hour (0-24, fractions allowed) falls in: morning 05-12, afternoon
+    12-17, evening 17-22, night otherwise. One definition for reasons, profiles and bandit buckets."""
+    if 5 <= hour < 12:
+        return "morning"
+    if 12 <= hour < 17:
+        return "afternoon"
+    if 17 <= hour < 22:
+        return "evening"
+    return "night"
+
+
 def period_name(start: int, end: int) -> str:
     """Morning / Afternoon / Evening / Night, from the middle of the window."""
     length = (end - start) % 1440
-    mid = (start + length / 2) % 1440 / 60
-    if 5 <= mid < 12:
-        return "Morning"
-    if 12 <= mid < 17:
-        return "Afternoon"
-    if 17 <= mid < 22:
-        return "Evening"
-    return "Night"
+    return daypart((start + length / 2) % 1440 / 60).capitalize()
 
 
 def _where(ctx: Context) -> str:

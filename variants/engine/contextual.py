@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from rules.engine.time import daypart
+
 from .statistics import shrunk_rate
 from .stats import GLOBAL_BUCKET, KIND_CONVERSION, ArmStats
 
@@ -67,16 +69,6 @@ def _clean(value: Any) -> str:
     return text or UNKNOWN
 
 
-def _daypart(hour: int) -> str:
-    if 5 <= hour < 12:
-        return "morning"
-    if 12 <= hour < 17:
-        return "afternoon"
-    if 17 <= hour < 22:
-        return "evening"
-    return "night"
-
-
 def _segment(ctx: Mapping[str, Any], order: Sequence[str] | None) -> str:
     segments = ctx.get("segments")
     if segments is None:
@@ -104,7 +96,7 @@ def attribute_value(attribute: str, ctx: Mapping[str, Any], options: Mapping[str
         if local is None:
             return UNKNOWN
         if attribute == "daypart":
-            return _daypart(local.hour)
+            return daypart(local.hour)
         return "weekend" if local.weekday() >= 5 else "weekday"
     head, _, rest = attribute.partition(".")
     value = ctx.get(head)
