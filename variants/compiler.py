@@ -89,8 +89,10 @@ def slot_options(policy: str, raw: Any) -> dict[str, Any]:
 
     Only the learning policies have options; missing or blank values leave the engine's defaults.
     """
-    if policy not in ("BANDIT", "CONTEXTUAL") or not isinstance(raw, dict):
+    if policy not in ("BANDIT", "CONTEXTUAL"):
         return {}
+    if not isinstance(raw, dict):
+        raw = {}  # saved before the block had options
     options: dict[str, Any] = {"algorithm": raw.get("algorithm") or "thompson"}
     if raw.get("reward") in ("conversion", "click"):
         options["reward"] = raw["reward"]
