@@ -42,18 +42,21 @@ def _shared_settings() -> dict:
     return settings_dict
 
 
+@pytest.mark.django_db
 class TestDatabaseStatsStore(StatsStoreContract):
     @pytest.fixture
-    def store_factory(self, request):
-        # Other connections see only committed rows: the concurrency test commits (and pays for the
-        # table flush afterwards); the others run in a rolled-back transaction.
-        concurrent = request.node.name.startswith("test_concurrent")
-        request.getfixturevalue("transactional_db" if concurrent else "db")
+    def store_factory(self):
         # Separate processes need a database server; SQLite's in-memory test database is per process.
         self.concurrency = "processes" if connection.vendor == "postgresql" else "threads"
         if connection.vendor == "postgresql":
             return functools.partial(store_in_a_new_process, _shared_settings())
         return store_in_this_process
+
+    # Other connections see only committed rows: this test commits (and pays for the table flush
+    # afterwards); the others run in a transaction that is rolled back.
+    @pytest.mark.django_db(transaction=True)
+    def test_concurrent_writers_count_exactly(self, store, store_factory):
+        super().test_concurrent_writers_count_exactly(store, store_factory)
 
 
 def test_snapshot_is_one_query_for_many_slots(db, django_assert_num_queries):

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cms.redis import get_redis, redis_key
@@ -47,7 +47,7 @@ from rules.engine.device import classify_device
 from variants.engine.decide import WEIGHTED_POLICIES
 from variants.engine.stats import KIND_CONVERSION, KINDS, RedisStatsStore, StatsStore, event_increments
 from variants.feedback import stats_store
-from variants.stats_db import retry_if_locked, upsert_add
+from variants.stats_db import insert_unless_exists, retry_if_locked, upsert_add
 from variants.tokens import DecisionClaims, TokenError, read_decision_token
 
 logger = logging.getLogger("tailor.events")
@@ -219,24 +219,24 @@ def record_event(
 def _record_in_database(event: LoggedEvent, increments: list, store: StatsStore) -> bool:
     from variants.models import Event
 
+    row = {
+        "token_id": event.nonce,
+        "kind": event.kind,
+        "goal": event.goal,
+        "value": event.value,
+        "page_id": event.page_id,
+        "slot_id": event.slot_id,
+        "variant_id": event.variant_id,
+        "bucket": event.bucket,
+        "policy": event.policy,
+        "visitor_id": event.visitor_id,
+        "created_at": event.at,
+        "aggregated": False,
+    }
+
     def write() -> bool:
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    Event.objects.create(
-                        token_id=event.nonce,
-                        kind=event.kind,
-                        goal=event.goal,
-                        value=event.value,
-                        page_id=event.page_id,
-                        slot_id=event.slot_id,
-                        variant_id=event.variant_id,
-                        bucket=event.bucket,
-                        policy=event.policy,
-                        visitor_id=event.visitor_id,
-                        created_at=event.at,
-                    )
-            except IntegrityError:
+            if not insert_unless_exists(Event, row, ("token_id", "kind", "goal")):
                 return False  # (token, kind, goal) was counted already
             store.increment_many(increments)  # the same transaction when the store is the database
         return True

@@ -13,6 +13,7 @@ which is what the embedded default is for); on PostgreSQL they only contend per 
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable, Sequence
 
@@ -24,8 +25,8 @@ from variants.engine.stats import ArmStats, Increment, Snapshot, StatsStore, coa
 #: rows per INSERT statement (SQLite allows at most 32766 parameters; stay far below)
 _CHUNK = 200
 #: SQLite answers "database is locked" instead of waiting when a lock cannot be had (shared-cache
-#: in-memory databases, or a lock upgrade inside a transaction): retry that many times
-_SQLITE_RETRIES = 50
+#: in-memory databases, or a lock upgrade inside a transaction): retry for up to this many seconds
+_SQLITE_RETRY_SECONDS = 30.0
 
 
 def upsert_add(
@@ -64,6 +65,34 @@ def upsert_add(
             cursor.execute(sql, [value for row in chunk for value in row])
 
 
+def insert_unless_exists(
+    model: type[models.Model], values: dict, conflict: Sequence[str], *, using: str = "default"
+) -> bool:
+    """Insert one row unless a row with the same `conflict` fields (a unique constraint) exists;
+    True if inserted. One statement on PostgreSQL and SQLite (no savepoint needed to survive the
+    conflict); elsewhere a savepoint around a plain INSERT."""
+    connection = connections[using]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        try:
+            with transaction.atomic(using=using):
+                model._default_manager.db_manager(using).create(**values)
+        except IntegrityError:
+            return False
+        return True
+    qn = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in values]
+    columns = ", ".join(qn(f.column) for f in fields)
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    targets = ", ".join(qn(model._meta.get_field(name).column) for name in conflict)
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({targets}) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
 def _upsert_add_orm(model, keys, adds, rows, using) -> None:
     """The portable fallback: UPDATE ... SET n = n + %s, else INSERT (a concurrent INSERT wins: update)."""
     manager = model._default_manager.db_manager(using)
@@ -86,14 +115,18 @@ def retry_if_locked(fn, *, using: str = "default"):
     connection = connections[using]
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         return fn()
-    for attempt in range(_SQLITE_RETRIES):
+    deadline = time.monotonic() + _SQLITE_RETRY_SECONDS
+    attempt = 0
+    while True:
         try:
             return fn()
         except OperationalError as e:
-            if "locked" not in str(e) or attempt == _SQLITE_RETRIES - 1:
+            if "locked" not in str(e) or time.monotonic() > deadline:
                 raise
-            time.sleep(min(0.2, 0.002 * 2**attempt))
-    return None  # pragma: no cover - unreachable
+        # short, jittered waits: SQLite grants the lock to whoever asks first, so a writer that
+        # sleeps long (or in step with the others) can starve
+        attempt += 1
+        time.sleep(random.uniform(0, min(0.02, 0.0005 * 2**attempt)))
 
 
 class DatabaseStatsStore(StatsStore):
@@ -117,6 +150,7 @@ class DatabaseStatsStore(StatsStore):
         rows = [(slot, bucket, arm, *counts) for (slot, bucket, arm), counts in sorted(summed.items())]
 
         def write():
+            # one statement per chunk: inside a caller's transaction no savepoint is needed
             with transaction.atomic(using=self.using):
                 upsert_add(
                     ArmStat,
