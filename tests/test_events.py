@@ -449,3 +449,15 @@ def test_the_hour_of_an_event_is_in_utc(decide, record):
     flush_events()
 
     assert EventAggregate.objects.get().hour == datetime(2026, 11, 30, 23, tzinfo=UTC)
+
+
+def test_the_frontends_record_event_document_counts_with_a_real_token(decide, gql):
+    from pathlib import Path
+
+    document = (Path(__file__).resolve().parent.parent / "graphql/operations/record_event.graphql").read_text()
+    d = decide()
+
+    result = gql(document, {"token": d["token"], "kind": "CONVERSION", "goal": "signup", "value": 9.5})
+
+    assert result == {"data": {"recordEvent": {"ok": True, "counted": True, "reason": None, "errors": []}}}
+    assert arm_stats(d).conversions == 1

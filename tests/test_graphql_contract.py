@@ -20,6 +20,8 @@ VARIABLES = {
         "inSite": True,
         "context": {"timezone": "Asia/Seoul", "now": "2026-11-30T08:00:00+09:00"},
     },
+    # not a real token: the payload says so (ok: false, errors), which is still data, not an error
+    "record_event.graphql": {"token": "not-a-decision-token", "kind": "IMPRESSION"},
 }
 
 
