@@ -401,3 +401,80 @@ def test_a_client_converting_on_start_free_trial_sees_its_share_of_new_decisions
     assert share > 0.6
     stats = stats_store().snapshot([cta_slot_id(home_page)])[cta_slot_id(home_page)]["*"]
     assert sum(s.impressions for s in stats.values()) == VISITORS
+
+
+# --- the other learning policies through the same path --------------------------------------------
+
+
+def _decide_and_record(page, slot_name: str, n: int, *, device: str, converts_on: str, run: str) -> None:
+    from rules.context_builder import Consent, RequestContext
+    from variants.events import record_event
+
+    for i in range(n):
+        rc = RequestContext(Context.build(device=device), Consent(False, False, "test"), visitor_id=f"{run}-{i:06d}")
+        result = personalize_page(page, rc)
+        decision = next(d for d in result.decisions if d.slot_name == slot_name)
+        token = result.tokens[decision.slot_id]
+        record_event(token, "impression")
+        if decision.variant_name == converts_on:
+            record_event(token, "conversion")
+
+
+def variant_ids(page) -> dict[str, str]:
+    slot = next(s for s in compiled_page(page).slots if s.name == "cta")
+    return {v.name: v.id for v in slot.variants}
+
+
+def test_an_ab_slot_splits_by_the_variants_weights_and_counts_events(make_page, gql, clock):
+    page = make_page(
+        "ab",
+        personalized(
+            "cta",
+            [],
+            [variant("ab", "Three", [], [], weight=3.0), variant("ab", "One", [], [], weight=1.0)],
+            policy="AB",
+        ),
+    )
+    ids = variant_ids(page)
+    query = CTA.replace('urlPath: "/"', 'urlPath: "/ab/"')
+
+    shown = [cta(gql(query, {"visitor": visitor_token(i, "ab")})) for i in range(200)]
+
+    assert {d["policy"] for d in shown} == {"AB"}
+    assert {d["variantName"]: d["probability"] for d in shown} == {"Three": 0.75, "One": 0.25}
+    assert 0.6 < sum(d["variantName"] == "Three" for d in shown) / len(shown) < 0.9
+    assert "A/B split: 75% share" in next(d for d in shown if d["variantName"] == "Three")["reasons"]
+    # events count (for reviews), but a fixed split learns nothing: the weights stay the editor's
+    _decide_and_record(page, "cta", 50, device="desktop", converts_on="One", run="ab")
+    clock.now += 5
+    personalize_page(page, Context.build())
+    slot_id = shown[0]["slotId"]
+    assert feedback_module._feedback.allocations(slot_id)["*"] == {ids["Three"]: 0.75, ids["One"]: 0.25}
+    stats = stats_store().snapshot([slot_id])[slot_id]["*"]
+    assert sum(s.impressions for s in stats.values()) == 50 and stats[ids["One"]].conversions > 0
+
+
+def test_a_contextual_slot_learns_a_best_variant_per_device(make_page, gql, clock):
+    options = learning_options(split_by=["device"], min_impressions=100)
+    names = ("Phone offer", "Desk offer")
+    page = make_page("ctx", personalized("cta", [], [variant("ctx", n, [], []) for n in names], "CONTEXTUAL", options))
+    ids = variant_ids(page)
+    _decide_and_record(page, "cta", 300, device="mobile", converts_on="Phone offer", run="m")
+    _decide_and_record(page, "cta", 300, device="desktop", converts_on="Desk offer", run="d")
+    clock.now += 5
+
+    query = (
+        CTA.replace('urlPath: "/"', 'urlPath: "/ctx/"')
+        .replace("$visitor: String)", "$visitor: String, $context: ContextInput)")
+        .replace("visitorToken: $visitor)", "visitorToken: $visitor, context: $context)")
+    )
+    phone = cta(gql(query, {"visitor": visitor_token(1, "ctx"), "context": {"device": "MOBILE"}}))
+    desk = cta(gql(query, {"visitor": visitor_token(1, "ctx"), "context": {"device": "DESKTOP"}}))
+
+    weights = feedback_module._feedback.allocations(phone["slotId"])
+    assert max(weights["device=mobile"], key=weights["device=mobile"].get) == ids["Phone offer"]
+    assert max(weights["device=desktop"], key=weights["device=desktop"].get) == ids["Desk offer"]
+    assert phone["policy"] == desk["policy"] == "CONTEXTUAL"
+    assert "Audience: device mobile" in phone["reasons"] and "Audience: device desktop" in desk["reasons"]
+    claims = read_decision_token(phone["token"])
+    assert (claims.bucket, claims.stats_buckets) == ("device=mobile", ("*", "device=mobile"))
