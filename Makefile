@@ -4,8 +4,6 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-export DJANGO_SETTINGS_MODULE ?= sample_site.settings
-
 .PHONY: demo test lint bench install schema wheel clean
 
 $(STAMP): pyproject.toml
@@ -25,8 +23,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The suite's own settings (tests/settings.py), whatever DJANGO_SETTINGS_MODULE the shell has:
+# pytest-django would let the environment win over pyproject.toml.
 test: lint
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m benchmarks
