@@ -46,6 +46,11 @@ def period_name(start: int, end: int) -> str:
     return daypart((start + length / 2) % 1440 / 60).capitalize()
 
 
+def _clock_unknown(condition: Condition, ctx: Context) -> Outcome:
+    """Why a time condition cannot be evaluated: no timezone (the usual case) or no clock."""
+    return condition.unknown("visitor timezone" if ctx.get("now") is not None else "clock")
+
+
 def _where(ctx: Context) -> str:
     return ctx.get("timezone") or "?"
 
@@ -83,7 +88,7 @@ class TimeOfDay(Condition):
     def evaluate(self, ctx: Context) -> Outcome:
         local = ctx.local_now()
         if local is None:
-            return self.unknown("visitor timezone" if ctx.get("now") is not None else "clock")
+            return _clock_unknown(self, ctx)
         minute = local.hour * 60 + local.minute
         if self.contains(minute):
             return Outcome(True, f"{self._text} ({_where(ctx)})")
@@ -147,7 +152,7 @@ class DayOfWeek(Condition):
     def evaluate(self, ctx: Context) -> Outcome:
         local = ctx.local_now()
         if local is None:
-            return self.unknown("visitor timezone" if ctx.get("now") is not None else "clock")
+            return _clock_unknown(self, ctx)
         weekday = local.weekday()
         if weekday in self.days:
             return Outcome(True, f"{self._text} ({_where(ctx)}): it is {DAY_NAMES[weekday]}")
@@ -204,7 +209,7 @@ class DateRange(Condition):
     def evaluate(self, ctx: Context) -> Outcome:
         local = ctx.local_now()
         if local is None:
-            return self.unknown("visitor timezone" if ctx.get("now") is not None else "clock")
+            return _clock_unknown(self, ctx)
         today = local.date()
         ok = (self.start is None or today >= self.start) and (self.end is None or today <= self.end)
         where = f"{self._text} ({_where(ctx)})"
