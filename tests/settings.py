@@ -4,6 +4,9 @@ import tempfile
 
 from sample_site.settings import *  # noqa: F403
 
+# A host site's app that adds its own condition type through `register_tailor_conditions`.
+INSTALLED_APPS = ["tests.testapp", *INSTALLED_APPS]  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="tailor-test-media-")
 STORAGES = {
