@@ -51,3 +51,33 @@ def require_chromium() -> str:
     if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)) and not shutil.which(CHROMIUM):
         unavailable(f"Chromium at {CHROMIUM}", "not installed", "Install it with `apt-get install chromium`.")
     return CHROMIUM
+
+
+class CountingClient:
+    """Wraps a redis-py client and counts round trips (direct commands and pipeline executions)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.round_trips = 0
+
+    def pipeline(self, *args, **kwargs):
+        pipe = self.client.pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        def counted(*a, **kw):
+            self.round_trips += 1
+            return execute(*a, **kw)
+
+        pipe.execute = counted
+        return pipe
+
+    def __getattr__(self, name):
+        attr = getattr(self.client, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*a, **kw):
+            self.round_trips += 1
+            return attr(*a, **kw)
+
+        return counted

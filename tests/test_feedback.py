@@ -159,38 +159,8 @@ def test_deciding_reads_the_database_store_once_per_refresh_interval(home_page, 
         personalize_page(home_page, ctx)
 
 
-class CountingClient:
-    """A redis client that counts round trips (commands and pipeline executions)."""
-
-    def __init__(self, client):
-        self.client = client
-        self.round_trips = 0
-
-    def pipeline(self, *args, **kwargs):
-        pipe = self.client.pipeline(*args, **kwargs)
-        execute = pipe.execute
-
-        def counted(*a, **kw):
-            self.round_trips += 1
-            return execute(*a, **kw)
-
-        pipe.execute = counted
-        return pipe
-
-    def __getattr__(self, name):
-        attr = getattr(self.client, name)
-        if not callable(attr):
-            return attr
-
-        def counted(*a, **kw):
-            self.round_trips += 1
-            return attr(*a, **kw)
-
-        return counted
-
-
 def test_deciding_takes_at_most_one_redis_round_trip_and_none_while_fresh(home_page, clock, monkeypatch):
-    from tests.services import require_redis
+    from tests.services import CountingClient, require_redis
 
     counting = CountingClient(require_redis())
     prefix = f"tailor-test-rt-{os.getpid()}:"

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from tests.services import CountingClient
 from variants.engine.stats import ArmStats, Increment, MemoryStatsStore, RedisStatsStore, event_increments
 
 from .stats_contract import SLOT, StatsStoreContract
@@ -90,37 +91,6 @@ class TestRedisStatsStoreWithDecodedResponses(StatsStoreContract):
     @pytest.fixture
     def store_factory(self, redis_url, redis_prefix):
         return functools.partial(redis_store, redis_url, redis_prefix, True)
-
-
-class CountingClient:
-    """Wraps a redis client and counts round trips (pipeline executions and direct commands)."""
-
-    def __init__(self, client):
-        self.client = client
-        self.round_trips = 0
-
-    def pipeline(self, *args, **kwargs):
-        pipe = self.client.pipeline(*args, **kwargs)
-        execute = pipe.execute
-
-        def counted_execute(*a, **kw):
-            self.round_trips += 1
-            return execute(*a, **kw)
-
-        pipe.execute = counted_execute
-        return pipe
-
-    def __getattr__(self, name):
-        attr = getattr(self.client, name)
-        if callable(attr):
-
-            @functools.wraps(attr)
-            def counted(*a, **kw):
-                self.round_trips += 1
-                return attr(*a, **kw)
-
-            return counted
-        return attr
 
 
 @pytest.fixture
