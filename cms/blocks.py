@@ -18,7 +18,6 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.utils.functional import cached_property
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
@@ -531,7 +530,3 @@ class PersonalizedBlock(blocks.StructBlock):
         except (PolicyError, ValueError) as e:
             return str(e)
         return None
-
-    @cached_property
-    def content_block(self) -> blocks.StreamBlock:
-        return self.child_blocks["default"]

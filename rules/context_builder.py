@@ -342,11 +342,6 @@ def _server_facts() -> list[Fact]:
     return facts
 
 
-def build_context(request, data: Mapping[str, Any] | None = None) -> Context:
-    """Input, headers and the clock only (no providers, no profile)."""
-    return build_request_context(request, data).ctx
-
-
 # --- providers, profile and segments ------------------------------------------------------------
 
 _weather_provider = None

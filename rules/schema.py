@@ -131,6 +131,12 @@ class ContextView:
     ctx: Context
     consent: Any = None
 
+    def __getattr__(self, name: str) -> Any:
+        # Fields named like facts (timezone, device, weather, visit_count, ...) resolve to the fact.
+        if name.startswith("_") or name in ("ctx", "consent"):
+            raise AttributeError(name)
+        return self.ctx.get(name)
+
 
 class ResolvedContext(graphene.ObjectType):
     """The context the decisions were made with; `facts` lists each one with its source."""
@@ -150,44 +156,8 @@ class ResolvedContext(graphene.ObjectType):
     facts = graphene.List(graphene.NonNull(ContextFact), required=True)
 
     @staticmethod
-    def resolve_timezone(view: ContextView, info):
-        return view.ctx.get("timezone")
-
-    @staticmethod
-    def resolve_now(view: ContextView, info):
-        return view.ctx.get("now")
-
-    @staticmethod
     def resolve_local_time(view: ContextView, info):
         return view.ctx.local_now()
-
-    @staticmethod
-    def resolve_device(view: ContextView, info):
-        return view.ctx.get("device")
-
-    @staticmethod
-    def resolve_country(view: ContextView, info):
-        return view.ctx.get("country")
-
-    @staticmethod
-    def resolve_city(view: ContextView, info):
-        return view.ctx.get("city")
-
-    @staticmethod
-    def resolve_language(view: ContextView, info):
-        return view.ctx.get("language")
-
-    @staticmethod
-    def resolve_weather(view: ContextView, info):
-        return view.ctx.get("weather")
-
-    @staticmethod
-    def resolve_emotion(view: ContextView, info):
-        return view.ctx.get("emotion")
-
-    @staticmethod
-    def resolve_visit_count(view: ContextView, info):
-        return view.ctx.get("visit_count")
 
     @staticmethod
     def resolve_segments(view: ContextView, info):

@@ -38,6 +38,7 @@ class Decision(graphene.ObjectType):
 
 
 def decision_payload(decision, token: str) -> dict:
+    """The `Decision` type's fields from an engine Decision or the claims of its token (same names)."""
     return {
         "slot": decision.slot_name,
         "slot_id": decision.slot_id,
@@ -139,16 +140,7 @@ class Query:
             claims = read_decision_token(token)
         except TokenError:
             return None
-        return {
-            "slot": claims.slot_name,
-            "slot_id": claims.slot_id,
-            "variant": claims.variant_id,
-            "variant_name": claims.variant_name,
-            "policy": claims.policy,
-            "probability": claims.probability,
-            "reasons": list(claims.reasons),
-            "token": token,
-        }
+        return decision_payload(claims, token)
 
 
 class EventKind(graphene.Enum):

@@ -11,7 +11,7 @@ unknown fact never matches.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from .context import Context
@@ -229,8 +229,6 @@ class Not(_Composite):
             return out
         return Outcome(not out.value, f"not ({out.reason})")
 
-
-Predicate = Callable[[Context], Outcome]
 
 registry = ConditionRegistry()
 for _cls in (All, AnyOf, Not):

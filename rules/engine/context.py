@@ -19,7 +19,6 @@ SOURCE_HEADER = "header"
 SOURCE_PROVIDER = "provider"
 SOURCE_PROFILE = "profile"
 SOURCE_SERVER = "server"
-SOURCES = (SOURCE_INPUT, SOURCE_HEADER, SOURCE_PROVIDER, SOURCE_PROFILE, SOURCE_SERVER)
 
 
 class InvalidContext(ValueError):
@@ -83,22 +82,12 @@ class Context(Mapping[str, Any]):
     def facts(self) -> list[Fact]:
         return list(self._facts.values())
 
-    def merged(self, other: Context) -> Context:
-        """A new context with `other`'s facts added where this one has none (this one wins)."""
-        facts = dict(other._facts)
-        facts.update(self._facts)
-        return Context(facts)
-
     def with_facts(self, *facts: Fact) -> Context:
         """A new context where the given facts replace any existing ones of the same name."""
         new = dict(self._facts)
         for f in facts:
             new[f.name] = f
         return Context(new)
-
-    @property
-    def timezone_name(self) -> str | None:
-        return self.get("timezone")
 
     def local_now(self) -> datetime | None:
         """The visitor's wall-clock time, or None when the clock or their timezone is unknown."""

@@ -73,12 +73,6 @@ class Slot:
                 return v
         return None
 
-    def variant_name(self, variant_id: str) -> str:
-        if variant_id == DEFAULT_VARIANT:
-            return "Default"
-        v = self.variant(variant_id)
-        return v.name if v else variant_id
-
 
 @dataclass(frozen=True)
 class Evaluation:
