@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import statistics
 
-from variants.engine.simulation import (
+from variants.engine.traffic import (
     DRIFT_AT,
     EngineDriver,
     drift_scenario,
     segmented_scenario,
-    simulate,
+    simulate_traffic,
     stationary_scenario,
 )
 
@@ -20,13 +20,13 @@ def bench_bandits() -> list[tuple[str, str, str, str]]:
     ratios = []
     for seed in SEEDS:
         population, slot = stationary_scenario(seed)
-        ratios.append(simulate(population, EngineDriver(slot), visitors=20_000, seed=seed).regret_ratio)
+        ratios.append(simulate_traffic(population, EngineDriver(slot), visitors=20_000, seed=seed).regret_ratio)
     population, slot = segmented_scenario(0)
-    contextual = simulate(population, EngineDriver(slot), visitors=50_000, seed=0).oracle_fraction
+    contextual = simulate_traffic(population, EngineDriver(slot), visitors=50_000, seed=0).oracle_fraction
     delays = []
     for seed in SEEDS:
         population, slot = drift_scenario(seed)
-        result = simulate(population, EngineDriver(slot), visitors=2 * DRIFT_AT, seed=seed)
+        result = simulate_traffic(population, EngineDriver(slot), visitors=2 * DRIFT_AT, seed=seed)
         delays.append(result.visitors_until_share("c", 0.5, after=DRIFT_AT))
     drift = ", ".join("never" if d is None else f"{d:,}" for d in delays)
     return [

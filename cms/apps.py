@@ -9,7 +9,7 @@ class CmsConfig(AppConfig):
 
     def ready(self):
         # Fail at start-up, not on the first request, when TAILOR holds an unknown key.
-        from cms.settings import tailor_settings
+        from tailor.settings import tailor_settings
 
         tailor_settings.user_settings  # noqa: B018
 

@@ -22,10 +22,10 @@ from wagtail.models import Page, get_page_models
 from wagtail.permission_policies.pages import PagePermissionPolicy
 
 from cms.blocks import PersonalizedBlock
-from cms.settings import tailor_settings
 from rules.context_builder import RequestContext, build_request_context
 from rules.engine import DEVICE_CLASSES, Fact, InvalidContext, get_zone
-from rules.engine.signals import EMOTION_LABELS, WEATHER_CONDITIONS
+from rules.engine.vocabulary import EMOTION_LABELS, WEATHER_CONDITIONS
+from tailor.settings import tailor_settings
 
 #: where the simulator keeps the editor's last context (JSON-safe; the text signal is never in it)
 SESSION_KEY = "tailor_preview_context"

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse, reverse_lazy
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.views.generic import FormView
 from wagtail.admin.auth import user_has_any_page_permission
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -26,16 +27,8 @@ from rules.context_builder import RequestContext
 from rules.engine import Context, Fact
 from variants.compiler import stream_fields
 from variants.engine import Decision
-from variants.engine.decide import DEFAULT_VARIANT, POLICY_RULES
+from variants.engine.vocabulary import DEFAULT_VARIANT, POLICY_LABELS, POLICY_RULES
 from variants.services import PagePersonalization, personalize_page
-
-POLICY_LABELS = {
-    "DEFAULT": "Default",
-    "RULES": "Rules (first match)",
-    "AB": "A/B split",
-    "BANDIT": "Bandit",
-    "CONTEXTUAL": "Contextual bandit",
-}
 
 # --- what the editor reads -------------------------------------------------------------------
 
@@ -72,7 +65,7 @@ class SlotReport:
     @property
     def policy_label(self) -> str:
         """The slot's policy (a default decision still belongs to a RULES or BANDIT slot)."""
-        return POLICY_LABELS.get(self.policy, self.policy)
+        return gettext(POLICY_LABELS[self.policy]) if self.policy in POLICY_LABELS else self.policy
 
 
 @dataclass
@@ -108,7 +101,8 @@ def _lost_because(status: str, reason: str, decision: Decision) -> str:
     # A matching variant that lost: under RULES an earlier one matched too; otherwise the split chose.
     if decision.policy == POLICY_RULES:
         return f"Matched, but {decision.variant_name} comes first"
-    return f"Matched, but the {POLICY_LABELS.get(decision.policy, decision.policy)} picked {decision.variant_name}"
+    policy = gettext(POLICY_LABELS[decision.policy]) if decision.policy in POLICY_LABELS else decision.policy
+    return f"Matched, but the {policy} picked {decision.variant_name}"
 
 
 def variant_rows(decision: Decision) -> list[VariantRow]:

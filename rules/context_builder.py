@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cms.settings import on_reload, tailor_settings
 from rules.engine import Context, Fact, InvalidContext, get_zone
 from rules.engine.context import SOURCE_HEADER, SOURCE_INPUT, SOURCE_PROFILE, SOURCE_PROVIDER, SOURCE_SERVER, utcnow
-from rules.engine.device import DEVICE_CLASSES, classify_device
+from rules.engine.device import classify_device
 from rules.engine.geo import resolve_country
-from rules.engine.signals import EMOTION_LABELS
+from rules.engine.vocabulary import DEVICE_CLASSES, EMOTION_LABELS
+from tailor.settings import on_reload, tailor_settings
 
 logger = logging.getLogger("tailor.context")
 
@@ -355,8 +355,8 @@ def weather_provider():
     if _weather_provider is None:
         with _provider_lock:
             if _weather_provider is None:
-                from cms.redis import get_redis
                 from rules.providers.weather import OpenMeteoProvider, weather_cache
+                from tailor.redis import get_redis
 
                 _weather_provider = OpenMeteoProvider(
                     tailor_settings.WEATHER_URL,

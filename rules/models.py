@@ -6,7 +6,7 @@ from django.utils.text import slugify
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import StreamField
 
-from cms.blocks import ConditionsBlock, conditions_spec
+from rules.blocks import ConditionsBlock, conditions_spec
 from rules.engine import ConditionError, registry
 
 

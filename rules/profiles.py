@@ -13,17 +13,17 @@ import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from cms.redis import get_redis, redis_key
-from cms.settings import tailor_settings
 from rules.engine.time import daypart
+from rules.engine.vocabulary import DAYPARTS, HUMAN_DEVICE_CLASSES
+from tailor.redis import get_redis, redis_key
+from tailor.settings import tailor_settings
 
 #: a new visit starts after this long without a page view
 VISIT_GAP = timedelta(minutes=30)
 MAX_RECENT_PAGES = 20
 MAX_SECTIONS = 20
 MAX_PATH_LENGTH = 200
-DAYPARTS = ("morning", "afternoon", "evening", "night")
-DEVICES = ("mobile", "tablet", "desktop")
+DEVICES = HUMAN_DEVICE_CLASSES
 
 
 def section_of(path: str) -> str | None:

@@ -9,33 +9,17 @@ from typing import Any
 import graphene
 
 from rules.engine import Context
+from rules.engine.vocabulary import DEVICE_CLASSES, EMOTION_LABELS, WEATHER_CONDITIONS
 
 
-class DeviceKind(graphene.Enum):
-    MOBILE = "mobile"
-    TABLET = "tablet"
-    DESKTOP = "desktop"
-    BOT = "bot"
+def vocabulary_enum(name: str, values: tuple[str, ...], description: str) -> type[graphene.Enum]:
+    """A GraphQL enum over one of the engine's closed vocabularies: members upper-cased, values as-is."""
+    return graphene.Enum(name, [(value.upper(), value) for value in values], description=description)
 
 
-class EmotionLabel(graphene.Enum):
-    ANGER = "anger"
-    DISGUST = "disgust"
-    FEAR = "fear"
-    JOY = "joy"
-    NEUTRAL = "neutral"
-    SADNESS = "sadness"
-    SURPRISE = "surprise"
-
-
-class WeatherCondition(graphene.Enum):
-    CLEAR = "clear"
-    CLOUDS = "clouds"
-    FOG = "fog"
-    DRIZZLE = "drizzle"
-    RAIN = "rain"
-    SNOW = "snow"
-    THUNDERSTORM = "thunderstorm"
+DeviceKind = vocabulary_enum("DeviceKind", DEVICE_CLASSES, "The class of device a visitor uses")
+EmotionLabel = vocabulary_enum("EmotionLabel", EMOTION_LABELS, "An emotion read from the visitor's text")
+WeatherCondition = vocabulary_enum("WeatherCondition", WEATHER_CONDITIONS, "What the sky is doing")
 
 
 class WeatherInput(graphene.InputObjectType):
@@ -194,7 +178,7 @@ class SetConsent(graphene.Mutation):
     @staticmethod
     def mutate(root, info, personalization, analytics, visitor_token=None):
         from rules.profiles import set_consent
-        from variants.tokens import TokenError, new_visitor_id, read_visitor_token, sign_visitor
+        from tailor.signing import TokenError, new_visitor_id, read_visitor_token, sign_visitor
 
         if visitor_token:
             try:

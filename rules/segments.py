@@ -4,12 +4,14 @@ Membership is computed from the context (rule-defined segments) and the consente
 (discovered segments: the visitor's nearest cluster centre). Deciding never queries the database:
 the index is reloaded only when the shared *rules version* changes. Saving or deleting a segment bumps
 that version (a row in the database, or a Redis key when Redis is configured); every process checks
-it at most once per `TAILOR["STATS_REFRESH_SECONDS"]` and then drops its compiled pages too, so no
-process serves stale decisions for longer than that.
+it at most once per `TAILOR["STATS_REFRESH_SECONDS"]` and reloads its index. Whatever was built from
+an index (compiled pages) is keyed by `SegmentIndex.key`, so no process serves stale decisions for
+longer than that, and nothing here has to reach up and clear it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -19,9 +21,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 
-from cms.redis import get_redis, redis_key
-from cms.settings import tailor_settings
 from rules.engine import Condition, ConditionError, Context, registry
+from rules.models import RulesVersion, Segment
+from tailor.redis import get_redis, redis_key
+from tailor.settings import tailor_settings
+
+#: numbers every index this process loads, so two loads never share a key
+_loads = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class SegmentIndex:
     def __init__(self, segments: Iterable[CompiledSegment], version: int):
         self.segments = tuple(segments)
         self.version = version
+        #: what a cache built from this index is keyed by: the shared version and this load
+        self.key = (version, next(_loads))
         self.names = {s.slug: s.name for s in self.segments}
         self.facts = frozenset().union(*(s.condition.fact_names() for s in self.segments if s.condition))
 
@@ -97,8 +105,6 @@ class SegmentIndex:
 
 
 def load_index(version: int) -> SegmentIndex:
-    from rules.models import Segment
-
     compiled = []
     for seg in Segment.objects.all():
         condition = None
@@ -128,8 +134,6 @@ def shared_version() -> int:
             return int(client.get(redis_key("rules-version")) or 0)
         except Exception:  # Redis down: keep what we have rather than fail the request
             return _holder.index.version if _holder.index else 0
-    from rules.models import RulesVersion
-
     row = RulesVersion.objects.filter(pk=1).values_list("version", flat=True).first()
     return int(row or 0)
 
@@ -156,23 +160,16 @@ def segment_index() -> SegmentIndex:
             return _holder.index
         version = shared_version()
         if _holder.index is None or version != _holder.index.version:
-            from variants.compiler import compiled_pages
-
-            if _holder.index is not None:
-                compiled_pages.invalidate_all()
             _holder.index = load_index(version)
         _holder.checked_at = now
         return _holder.index
 
 
 def invalidate_local() -> None:
-    """Forget the index and compiled pages in this process (they reload on next use)."""
-    from variants.compiler import compiled_pages
-
+    """Forget the index in this process (it reloads on next use, under a new key)."""
     with _holder.lock:
         _holder.index = None
         _holder.checked_at = -math.inf
-    compiled_pages.invalidate_all()
 
 
 def bump_rules_version() -> None:
@@ -181,8 +178,6 @@ def bump_rules_version() -> None:
     if client is not None:
         client.incr(redis_key("rules-version"))
     else:
-        from rules.models import RulesVersion
-
         updated = RulesVersion.objects.filter(pk=1).update(version=F("version") + 1)
         if not updated:
             RulesVersion.objects.get_or_create(pk=1, defaults={"version": 1})

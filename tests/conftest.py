@@ -14,10 +14,13 @@ from sample_site.home.models import HomePage
 def _fresh_compiled_pages():
     """Compiled pages and segments are cached per process; a test must not see another test's."""
     from rules.segments import invalidate_local
+    from variants.compiler import compiled_pages
 
     invalidate_local()
+    compiled_pages.clear()
     yield
     invalidate_local()
+    compiled_pages.clear()
 
 
 @pytest.fixture

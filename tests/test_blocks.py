@@ -3,8 +3,9 @@
 import pytest
 from wagtail.blocks.struct_block import StructBlockValidationError
 
-from cms.blocks import DayOfWeekBlock, PersonalizedBlock, TimeOfDayBlock
+from rules.blocks import DayOfWeekBlock, TimeOfDayBlock
 from sample_site.home.demo import hero_slot
+from variants.blocks import PersonalizedBlock
 
 
 def errors_of(block, raw):

@@ -23,7 +23,7 @@ from sample_site.home.demo import CTA_VARIANTS, learning_options, personalized, 
 from variants import feedback as feedback_module
 from variants.compiler import compile_slot, compiled_page
 from variants.engine.policies import make_policy
-from variants.engine.stats import RedisStatsStore
+from variants.engine.stats_store import RedisStatsStore
 from variants.feedback import Feedback, stats_store
 from variants.services import personalize_page
 from variants.stats_db import DatabaseStatsStore

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from cms.settings import DEFAULTS, tailor_settings
+from tailor.settings import DEFAULTS, tailor_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 
 from tests.engine.stats_contract import OTHER, SLOT, StatsStoreContract
-from variants.engine.stats import ArmStats, Increment, event_increments
+from variants.engine.stats_store import ArmStats, Increment, event_increments
 from variants.stats_db import DatabaseStatsStore
 
 

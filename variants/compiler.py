@@ -1,8 +1,9 @@
 """Compile a page's personalized regions into engine `Slot`s, once per published revision.
 
 Compilation reads the StreamField's raw JSON (no `to_python`, so no SQL for choosers) and builds every
-condition through the engine registry. The result is cached in-process, keyed by page, live revision
-and the rules version (bumped when segments change), so deciding a request runs no SQL.
+condition through the engine registry. The result is cached in-process, keyed by what it depends on:
+the page, its live revision and the segment index it was compiled against (`SegmentIndex.key`, which
+changes when segments change). Nothing below has to clear it, and deciding a request runs no SQL.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import Any
 from wagtail import blocks as wagtail_blocks
 from wagtail.fields import StreamField
 
-from cms.blocks import PersonalizedBlock, conditions_spec
-from cms.hooks import load_condition_hooks
-from cms.settings import tailor_settings
+from rules.blocks import conditions_spec, load_condition_hooks
 from rules.engine import Condition, ConditionError, Outcome, registry
+from rules.segments import SegmentIndex, segment_index
+from tailor.settings import tailor_settings
+from variants.blocks import PersonalizedBlock, slot_options
 from variants.engine import Slot, Variant
+from variants.engine.policies import PolicyError, make_policy
+from variants.engine.vocabulary import POLICY_AB, POLICY_RULES
 
 
 class InvalidCondition(Condition):
@@ -80,44 +84,13 @@ def _name_segments(spec: dict[str, Any], names: dict[str, str]) -> dict[str, Any
     return spec
 
 
-#: the split attributes an editor can pick (`cms.blocks.SPLIT_CHOICES`); others in stored data are dropped
-_SPLITS = ("segment", "device", "daypart", "weekday", "country")
-
-
-def slot_options(policy: str, raw: Any) -> dict[str, Any]:
-    """`Slot.options` from a PersonalizedBlock's raw ``options`` (names as `policies.make_policy` reads them).
-
-    Only the learning policies have options; missing or blank values leave the engine's defaults.
-    """
-    if policy not in ("BANDIT", "CONTEXTUAL"):
-        return {}
-    if not isinstance(raw, dict):
-        raw = {}  # saved before the block had options
-    options: dict[str, Any] = {"algorithm": raw.get("algorithm") or "thompson"}
-    if raw.get("reward") in ("conversion", "click"):
-        options["reward"] = raw["reward"]
-    half_life = raw.get("half_life")
-    if isinstance(half_life, (int, float)) and not isinstance(half_life, bool) and half_life > 0:
-        options["half_life"] = half_life
-    if policy == "CONTEXTUAL":
-        split = raw.get("split_by") or []
-        split = [s for s in ([split] if isinstance(split, str) else split) if s in _SPLITS]
-        options["split_by"] = split or ["segment"]
-        minimum = raw.get("min_impressions")
-        if isinstance(minimum, int) and not isinstance(minimum, bool) and minimum >= 0:
-            options["min_impressions"] = minimum
-    return options
-
-
 def _valid_options(slot: Slot) -> Slot:
     """The slot, or the slot with default options when its stored options no longer validate
     (a refresh must never fail on one bad slot)."""
-    from variants.engine.policies import PolicyError, make_policy
-
     try:
         make_policy(slot)
     except (PolicyError, ValueError):
-        defaults = {"algorithm": "thompson"} if slot.policy in ("BANDIT", "CONTEXTUAL") else {}
+        defaults = slot_options(slot.policy, {})
         return Slot(id=slot.id, name=slot.name, variants=slot.variants, policy=slot.policy, options=defaults)
     return slot
 
@@ -142,7 +115,7 @@ def compile_slot(slot_id: str, raw: dict[str, Any], segment_names: dict[str, str
                 weight=float(weight) if isinstance(weight, (int, float)) and weight >= 0 else 1.0,
             )
         )
-    policy = raw.get("policy") or "RULES"
+    policy = raw.get("policy") or POLICY_RULES
     slot = Slot(
         id=slot_id,
         name=raw.get("slot") or slot_id,
@@ -150,7 +123,7 @@ def compile_slot(slot_id: str, raw: dict[str, Any], segment_names: dict[str, str
         policy=policy,
         options=slot_options(policy, raw.get("options")),
     )
-    return _valid_options(slot) if slot.options or policy == "AB" else slot
+    return _valid_options(slot) if slot.options or policy == POLICY_AB else slot
 
 
 def _walk(block: wagtail_blocks.Block, raw: Any, block_id: str | None, out: list[Slot], names=None) -> None:
@@ -175,12 +148,10 @@ def stream_fields(page) -> Iterable[StreamField]:
     return [f for f in page._meta.get_fields() if isinstance(f, StreamField)]
 
 
-def compile_page(page) -> CompiledPage:
+def compile_page(page, index: SegmentIndex | None = None) -> CompiledPage:
     """Compile without caching (used for previews of unsaved content)."""
-    from rules.segments import segment_index
-
     load_condition_hooks()
-    names = segment_index().names
+    names = (index or segment_index()).names
     slots: list[Slot] = []
     for field in stream_fields(page):
         value = getattr(page, field.attname, None)
@@ -195,37 +166,34 @@ def page_revision_key(page) -> tuple:
 
 
 class CompiledPageCache:
-    """A small thread-safe LRU of compiled pages."""
+    """A small thread-safe LRU of compiled pages, keyed by page, revision and segment index.
+
+    An entry compiled against an older segment index is never served again; it ages out of the LRU.
+    """
 
     def __init__(self) -> None:
         self._items: OrderedDict[tuple, CompiledPage] = OrderedDict()
         self._lock = threading.Lock()
-        self.version = 0
 
     def get(self, page) -> CompiledPage:
-        key = (page.pk, page_revision_key(page), self.version)
+        index = segment_index()
+        key = (page.pk, page_revision_key(page), index.key)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        compiled = compile_page(page)
+        compiled = compile_page(page, index)
         with self._lock:
             self._items[key] = compiled
             while len(self._items) > max(1, int(tailor_settings.COMPILED_PAGE_CACHE_SIZE)):
                 self._items.popitem(last=False)
         return compiled
 
-    def invalidate_page(self, page_id: int) -> None:
-        with self._lock:
-            for key in [k for k in self._items if k[0] == page_id]:
-                del self._items[key]
-
-    def invalidate_all(self) -> None:
-        """Forget every compiled page (segments or condition types changed)."""
+    def clear(self) -> None:
+        """Forget every compiled page (tests; entries otherwise age out)."""
         with self._lock:
             self._items.clear()
-            self.version += 1
 
 
 compiled_pages = CompiledPageCache()

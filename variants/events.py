@@ -41,11 +41,11 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cms.redis import get_redis, redis_key
-from cms.settings import on_reload, tailor_settings
 from rules.engine.device import classify_device
+from tailor.redis import get_redis, redis_key
+from tailor.settings import on_reload, tailor_settings
 from variants.engine.decide import WEIGHTED_POLICIES
-from variants.engine.stats import KIND_CONVERSION, KINDS, RedisStatsStore, StatsStore, event_increments
+from variants.engine.stats_store import KIND_CONVERSION, KINDS, RedisStatsStore, StatsStore, event_increments
 from variants.feedback import stats_store
 from variants.stats_db import insert_unless_exists, retry_if_locked, upsert_add
 from variants.tokens import DecisionClaims, TokenError, read_decision_token

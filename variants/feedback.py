@@ -25,10 +25,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from cms.settings import on_reload, tailor_settings
+from tailor.settings import on_reload, tailor_settings
 from variants.engine.decide import WEIGHTED_POLICIES, Slot
 from variants.engine.policies import AllocationTable
-from variants.engine.stats import StatsStore
+from variants.engine.stats_store import StatsStore
 
 logger = logging.getLogger("tailor.feedback")
 
@@ -42,11 +42,11 @@ def stats_store() -> StatsStore:
     if _store is None:
         with _store_lock:
             if _store is None:
-                from cms.redis import get_redis
+                from tailor.redis import get_redis
 
                 client = get_redis()
                 if client is not None:
-                    from variants.engine.stats import RedisStatsStore
+                    from variants.engine.stats_store import RedisStatsStore
 
                     _store = RedisStatsStore(client, prefix=tailor_settings.REDIS_PREFIX)
                 else:

@@ -10,18 +10,13 @@ from grapple.types.pages import get_site_filter, get_specific_page
 
 from rules.context_builder import build_request_context
 from rules.engine import InvalidContext
-from rules.schema import ContextInput, ContextView, ResolvedContext
+from rules.schema import ContextInput, ContextView, ResolvedContext, vocabulary_enum
+from variants.engine.vocabulary import EVENT_KINDS, POLICIES
 from variants.events import REASON_BOT, REASON_DUPLICATE, EventError, Requester, record_event
 from variants.services import load_profile, personalize_page
 from variants.tokens import TokenError, new_visitor_id, read_decision_token, read_visitor_token, sign_visitor
 
-
-class Policy(graphene.Enum):
-    DEFAULT = "DEFAULT"
-    RULES = "RULES"
-    AB = "AB"
-    BANDIT = "BANDIT"
-    CONTEXTUAL = "CONTEXTUAL"
+Policy = vocabulary_enum("Policy", POLICIES, "How a slot chose its variant (DEFAULT: no variant matched)")
 
 
 class Decision(graphene.ObjectType):
@@ -143,10 +138,7 @@ class Query:
         return decision_payload(claims, token)
 
 
-class EventKind(graphene.Enum):
-    IMPRESSION = "impression"
-    CLICK = "click"
-    CONVERSION = "conversion"
+EventKind = vocabulary_enum("EventKind", EVENT_KINDS, "What a frontend reports against a decision token")
 
 
 class NotCountedReason(graphene.Enum):

@@ -1,6 +1,6 @@
 """The database stats store: the embedded default when `TAILOR["REDIS_URL"]` is not set.
 
-It implements `variants.engine.stats.StatsStore` exactly (the contract in `tests/engine/stats_contract.py`
+It implements `variants.engine.stats_store.StatsStore` exactly (the contract in `tests/engine/stats_contract.py`
 runs against it). Every write is an upsert that *adds* to the stored counters inside the database
 (``INSERT ... ON CONFLICT ... DO UPDATE SET n = n + excluded.n`` on PostgreSQL and SQLite), never a
 read-modify-write in Python, so concurrent writers from several processes count exactly. One
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from django.db import IntegrityError, OperationalError, connections, models, transaction
 from django.db.models import F
 
-from variants.engine.stats import ArmStats, Increment, Snapshot, StatsStore, coalesce
+from variants.engine.stats_store import ArmStats, Increment, Snapshot, StatsStore, coalesce
 
 #: rows per INSERT statement (SQLite allows at most 32766 parameters; stay far below)
 _CHUNK = 200

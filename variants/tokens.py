@@ -1,6 +1,6 @@
-"""Signed tokens: a decision token is the only way to record an event against a decision.
+"""Decision tokens: the only way to record an event against a decision.
 
-Tokens are `django.core.signing` payloads (HMAC with SECRET_KEY, a salt per purpose, a timestamp), so
+They are signed with `tailor.signing` (the visitor token lives there too, and is re-exported here):
 a forged or tampered token fails the signature and an old one fails `max_age`.
 
 A decision token carries what recording an event against it needs without any lookup: the slot,
@@ -15,23 +15,21 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from django.core import signing
-
-from cms.settings import tailor_settings
+from tailor.settings import tailor_settings
+from tailor.signing import TokenError, dump, load, new_visitor_id, read_visitor_token, sign_visitor
 from variants.engine import Decision
 
+__all__ = [
+    "DecisionClaims",
+    "TokenError",
+    "new_visitor_id",
+    "read_decision_token",
+    "read_visitor_token",
+    "sign_decision",
+    "sign_visitor",
+]
+
 DECISION_SALT = "tailor.decision"
-VISITOR_SALT = "tailor.visitor"
-MAX_TOKEN_LENGTH = 4096
-
-
-class TokenError(ValueError):
-    """A token that cannot be used; `code` is forged, expired or malformed."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -85,24 +83,11 @@ def sign_decision(
         payload["a"] = 1
     if bot:
         payload["bot"] = 1
-    return signing.dumps(payload, salt=DECISION_SALT, compress=True)
-
-
-def _load(token: str, salt: str, max_age: int):
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
-        raise TokenError("malformed", "The token is empty, too long or not a string")
-    try:
-        return signing.loads(token, salt=salt, max_age=max_age)
-    except signing.SignatureExpired:
-        raise TokenError("expired", "The token has expired") from None
-    except signing.BadSignature:
-        raise TokenError("forged", "The token's signature is not valid") from None
-    except Exception:  # zlib/JSON errors inside a validly signed blob cannot happen; be safe anyway
-        raise TokenError("malformed", "The token could not be read") from None
+    return dump(payload, DECISION_SALT, compress=True)
 
 
 def read_decision_token(token: str) -> DecisionClaims:
-    data = _load(token, DECISION_SALT, int(tailor_settings.TOKEN_MAX_AGE))
+    data = load(token, DECISION_SALT, int(tailor_settings.TOKEN_MAX_AGE))
     try:
         return DecisionClaims(
             page_id=data.get("p"),
@@ -122,18 +107,3 @@ def read_decision_token(token: str) -> DecisionClaims:
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         raise TokenError("malformed", "The token does not describe a decision") from None
-
-
-def new_visitor_id() -> str:
-    return secrets.token_hex(16)
-
-
-def sign_visitor(visitor_id: str) -> str:
-    return signing.dumps(visitor_id, salt=VISITOR_SALT)
-
-
-def read_visitor_token(token: str) -> str:
-    value = _load(token, VISITOR_SALT, int(tailor_settings.VISITOR_TOKEN_MAX_AGE))
-    if not isinstance(value, str) or not (8 <= len(value) <= 64):
-        raise TokenError("malformed", "The visitor token does not hold a visitor id")
-    return value

@@ -1,7 +1,7 @@
 """Plain-Python condition engine (no Django): context, condition types, registry, evaluation."""
 
-from . import time  # noqa: F401  (registers the time conditions)
-from .audience import Device, InSegment, Language, ReturningVisitor, Trait, VisitCount
+# Importing a condition module registers its condition types with the default registry.
+from . import time  # noqa: F401
 from .campaign import QueryParam, Referrer, Utm
 from .conditions import (
     All,
@@ -15,9 +15,15 @@ from .conditions import (
     registry,
 )
 from .context import Context, Fact, InvalidContext, get_zone
-from .device import DEVICE_CLASSES, classify_device
+from .device import Device, classify_device
+from .emotion import Emotion
 from .geo import City, Country
-from .signals import Emotion, Weather
+from .language import Language
+from .segments import InSegment
+from .traits import Trait
+from .visits import ReturningVisitor, VisitCount
+from .vocabulary import DEVICE_CLASSES
+from .weather import Weather
 
 __all__ = [
     "All",

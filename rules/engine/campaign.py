@@ -21,9 +21,10 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .audience import MAX_TEXT, is_blank, quoted
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
+from .i18n import quoted
+from .params import MAX_TEXT, is_blank
 
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 

@@ -2,6 +2,36 @@
 
 A context is a bag of *facts*, each with the value and where it came from. A fact that is absent is
 unknown, never guessed: conditions that need it do not match and say so.
+
+The facts conditions read, and their shapes. The context builder produces exactly these names and
+shapes; a fact it cannot establish is left out (unknown), and every condition that reads it then
+answers unknown, which never matches. Closed sets of values are defined in `vocabulary`.
+
+==============  ================================================================  ===================
+fact            value                                                             read by
+==============  ================================================================  ===================
+``now``         aware (or visitor-local naive) ``datetime``                       time conditions
+``timezone``    IANA name, ``"Asia/Seoul"``                                       time conditions
+``weather``     ``{"condition": "clear" | "clouds" | "fog" | "drizzle" | "rain"   Weather
+                | "snow" | "thunderstorm" | None, "temperature_c": float | None}``
+``city``        free text as sent: ``"Seoul"``, ``"seoul-si"``, ``"서울"``          City (and the
+                                                                                  Weather reason)
+``country``     ISO 3166-1 alpha-2, upper case: ``"KR"``                          Country
+``emotion``     ``{"label": "anger" | "disgust" | "fear" | "joy" | "neutral" |    Emotion
+                "sadness" | "surprise", "confidence": float in 0..1}``
+``segments``    ``frozenset`` of segment slugs the visitor belongs to             InSegment
+``device``      ``"mobile" | "tablet" | "desktop" | "bot"`` (`vocabulary`)     Device
+``utm``         ``{"source", "medium", "campaign", "term", "content"}`` -> lower-  Utm
+                cased str; ``{}`` = known to carry no campaign parameters
+``referrer``    URL or bare domain; ``""`` = known direct visit (no referrer)     Referrer
+``query``       ``{name: value}`` str -> str, the page's query parameters         QueryParam
+``visit_count`` int >= 1, this visit included                                     VisitCount
+``returning``   bool: seen before this visit                                      ReturningVisitor
+``first_seen``  ``datetime`` of the first visit (may be absent)                   —
+``last_seen``   ``datetime`` of the previous visit (may be absent)                —
+``language``    tuple of BCP-47 tags by preference: ``("ko-KR", "ko", "en")``     Language
+``traits``      ``{key: str | int | float | bool}`` a frontend sends              Trait
+==============  ================================================================  ===================
 """
 
 from __future__ import annotations

@@ -13,8 +13,13 @@ what DevTools' device emulation sets), then tablet tokens before phone tokens (A
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-DEVICE_CLASSES = ("mobile", "tablet", "desktop", "bot")
+from .conditions import Condition, Outcome, register
+from .context import Context
+from .i18n import _, join_or
+from .params import choice_list
+from .vocabulary import DEVICE_CLASSES, DEVICE_WORDS
 
 #: longest User-Agent prefix we look at: real agents are < 300 chars; the rest is noise or abuse
 MAX_USER_AGENT = 512
@@ -86,3 +91,33 @@ def classify_device(user_agent: str | None, ch_mobile: str | None = None, ch_pla
     if mobile_hint == "?0" and platform in _DESKTOP_PLATFORMS:
         return "desktop"
     return None
+
+
+@register
+class Device(Condition):
+    """The visitor's device class is one of `devices`."""
+
+    type = "device"
+    label = "Device"
+    facts = ("device",)
+
+    def __init__(self, devices: Sequence[str]):
+        self.devices = tuple(devices)
+
+    @classmethod
+    def from_params(cls, params, registry=None):
+        return cls(choice_list(params, "devices", DEVICE_CLASSES, noun="device"))
+
+    def to_params(self):
+        return {"devices": list(self.devices)}
+
+    def describe(self) -> str:
+        return f"Device is {join_or(self.devices)}"
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        device = ctx.get("device")
+        if device not in DEVICE_CLASSES:
+            return self.unknown("device" if device is None else f"device {device!r}")
+        if device in self.devices:
+            return Outcome(True, _(DEVICE_WORDS[device]))
+        return Outcome(False, f"{_(DEVICE_WORDS[device])}, not {join_or(self.devices)}")

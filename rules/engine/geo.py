@@ -19,9 +19,10 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from .audience import join_or, number_param, quoted, text_list
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
+from .i18n import join_or, quoted
+from .params import number_param, text_list
 
 # ISO 3166-1 alpha-2 code and English short name, plus XK (Kosovo, user-assigned but sent by CDNs).
 _COUNTRY_TABLE = """

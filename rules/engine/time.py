@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
+from .vocabulary import DAY_NAMES
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAY_KEYS = {name[:3].lower(): i for i, name in enumerate(DAY_NAMES)}
 
 

@@ -24,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-LABELS: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
+from rules.engine.vocabulary import EMOTION_LABELS
+
+#: the labels the model predicts: the engine's vocabulary, so a label cannot exist in one place only
+LABELS: tuple[str, ...] = EMOTION_LABELS
 MAX_TEXT_LENGTH = 2000
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODEL_FILE = "emotion-model.npz"

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..engine.context import InvalidContext
+from ..engine.vocabulary import MAX_TEMPERATURE_C, MIN_TEMPERATURE_C, WEATHER_CONDITIONS
 from .cache import MISSING, Cache, MemoryCache, RedisCache, TieredCache
 from .resilience import CircuitBreaker, UpstreamError, get_json
 
@@ -37,20 +38,12 @@ REDIS_PREFIX = "tailor:weather:"
 SOURCE_INPUT = "input"
 SOURCE_OPEN_METEO = "open-meteo"
 
-CLEAR = "clear"
-CLOUDS = "clouds"
-FOG = "fog"
-DRIZZLE = "drizzle"
-RAIN = "rain"
-SNOW = "snow"
-THUNDERSTORM = "thunderstorm"
-CONDITIONS = (CLEAR, CLOUDS, FOG, DRIZZLE, RAIN, SNOW, THUNDERSTORM)
+CONDITIONS = WEATHER_CONDITIONS
+CLEAR, CLOUDS, FOG, DRIZZLE, RAIN, SNOW, THUNDERSTORM = WEATHER_CONDITIONS
 
 MIN_CELL_DEGREES = 1e-6
 MAX_CELL_DEGREES = 10.0
 
-MIN_TEMPERATURE_C = -90.0
-MAX_TEMPERATURE_C = 60.0
 
 # WMO weather interpretation codes (WW) as Open-Meteo reports them. 1 "mainly clear" is clear: a
 # visitor looking out of the window calls it a clear day; 2 "partly cloudy" and 3 "overcast" are

@@ -22,7 +22,7 @@ import threading
 
 import pytest
 
-from variants.engine.stats import ArmStats, Increment
+from variants.engine.stats_store import ArmStats, Increment
 
 SLOT = "0b8e6a0e-1111-4c55-9a7e-slot"
 OTHER = "7f3c2d10-2222-4c55-9a7e-slot"

@@ -10,7 +10,7 @@ MODULES = [
     "rules.engine",
     "variants.engine",
     "variants.engine.policies",
-    "variants.engine.simulation",
+    "variants.engine.traffic",
     "rules.providers.weather",
     "rules.ml.emotion",
 ]

@@ -24,7 +24,7 @@ from variants.engine.policies import (
     make_policy,
     policy_from_state,
 )
-from variants.engine.stats import ArmStats
+from variants.engine.stats_store import ArmStats
 
 ARMS = ["a", "b", "c"]
 

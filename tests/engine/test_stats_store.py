@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from tests.services import CountingClient
-from variants.engine.stats import ArmStats, Increment, MemoryStatsStore, RedisStatsStore, event_increments
+from variants.engine.stats_store import ArmStats, Increment, MemoryStatsStore, RedisStatsStore, event_increments
 
 from .stats_contract import SLOT, StatsStoreContract
 

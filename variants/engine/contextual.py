@@ -27,9 +27,9 @@ from typing import Any
 from rules.engine.time import daypart
 
 from .statistics import shrunk_rate
-from .stats import GLOBAL_BUCKET, KIND_CONVERSION, ArmStats
+from .stats_store import ArmStats
+from .vocabulary import DEFAULT_SPLIT, GLOBAL_BUCKET, KIND_CONVERSION, POLICY_CONTEXTUAL
 
-DEFAULT_SPLIT = ("segment",)
 UNKNOWN = "?"
 NO_SEGMENT = "(none)"
 #: pseudo-impressions pulling a bucket's arm rate toward the slot-wide rate when scoring a split
@@ -122,7 +122,7 @@ def bucket_for(slot: Any, ctx: Mapping[str, Any], allocations: Mapping[str, Any]
     that has weights, else ``"*"``. Without them: the visitor's first context key (the bucket they
     would use once it has data). Non-CONTEXTUAL slots always use ``"*"``.
     """
-    if getattr(slot, "policy", None) != "CONTEXTUAL":
+    if getattr(slot, "policy", None) != POLICY_CONTEXTUAL:
         return GLOBAL_BUCKET
     keys = context_keys(slot, ctx)
     if allocations is None:

@@ -16,28 +16,40 @@ from rules.engine import Condition, Context, Outcome
 
 from .allocation import pick, restrict
 from .contextual import attribute_facts, context_keys, split_attributes
+from .vocabulary import (
+    ALGORITHM_NAMES,
+    DEFAULT_ALGORITHM,
+    DEFAULT_VARIANT,
+    GLOBAL_BUCKET,
+    POLICIES,
+    POLICY_AB,
+    POLICY_BANDIT,
+    POLICY_CONTEXTUAL,
+    POLICY_DEFAULT,
+    POLICY_RULES,
+    WEIGHTED_POLICIES,
+)
 
-DEFAULT_VARIANT = "default"
+__all__ = [
+    "DEFAULT_VARIANT",
+    "GLOBAL_BUCKET",
+    "POLICIES",
+    "POLICY_AB",
+    "POLICY_BANDIT",
+    "POLICY_CONTEXTUAL",
+    "POLICY_DEFAULT",
+    "POLICY_RULES",
+    "WEIGHTED_POLICIES",
+    "Decision",
+    "Evaluation",
+    "Slot",
+    "Variant",
+    "algorithm_label",
+    "decide",
+]
 
-POLICY_DEFAULT = "DEFAULT"
-POLICY_RULES = "RULES"
-POLICY_AB = "AB"
-POLICY_BANDIT = "BANDIT"
-POLICY_CONTEXTUAL = "CONTEXTUAL"
-POLICIES = (POLICY_DEFAULT, POLICY_RULES, POLICY_AB, POLICY_BANDIT, POLICY_CONTEXTUAL)
-#: policies that split traffic by allocation weights
-WEIGHTED_POLICIES = (POLICY_AB, POLICY_BANDIT, POLICY_CONTEXTUAL)
-
-GLOBAL_BUCKET = "*"
 #: listed in `Decision.facts` when the choice depends on the visitor's identity (a weighted draw)
 UNIT_FACT = "visitor"
-
-ALGORITHM_LABELS = {
-    "thompson": "Thompson sampling",
-    "top_two": "top-two Thompson sampling",
-    "ucb1": "UCB1",
-    "epsilon_greedy": "ε-greedy",
-}
 
 _EVERYONE = Outcome(True, "Everyone (no conditions)")
 
@@ -133,10 +145,10 @@ def _default(slot: Slot, evaluations: list[Evaluation], facts: frozenset[str]) -
 
 def algorithm_label(options: Mapping[str, Any]) -> str:
     """How reasons name a bandit slot's algorithm ("Thompson sampling")."""
-    key = str(options.get("algorithm") or "thompson").strip().lower().replace("-", "_").replace(" ", "_")
+    key = str(options.get("algorithm") or DEFAULT_ALGORITHM).strip().lower().replace("-", "_").replace(" ", "_")
     if key == "thompson" and options.get("top_two") is not None:
         key = "top_two"
-    return ALGORITHM_LABELS.get(key, key)
+    return ALGORITHM_NAMES.get(key, key)
 
 
 def share_text(p: float) -> str:

@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .contextual import allocation_for, choose_split, group_buckets, split_attributes
-from .decide import ALGORITHM_LABELS, POLICY_AB, POLICY_BANDIT, POLICY_CONTEXTUAL, Decision, Slot, decide
+from .decide import Decision, Slot, decide
 from .statistics import (
     DEFAULT_DRAWS,
     apply_floor,
@@ -59,7 +59,18 @@ from .statistics import (
     share_of_best,
     top_two_allocation,
 )
-from .stats import GLOBAL_BUCKET, KIND_CLICK, KIND_CONVERSION, ArmStats
+from .stats_store import ArmStats
+from .vocabulary import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    GLOBAL_BUCKET,
+    KIND_CLICK,
+    KIND_CONVERSION,
+    POLICY_AB,
+    POLICY_BANDIT,
+    POLICY_CONTEXTUAL,
+    WEIGHTED_POLICIES,
+)
 
 STATE_VERSION = 1
 DEFAULT_FLOOR = 0.01
@@ -499,13 +510,13 @@ class EpsilonGreedy(CountingPolicy):
         return self._argmax(self._means(arms))
 
 
-ALGORITHMS: dict[str, tuple[type[CountingPolicy], dict[str, Any]]] = {
+#: the class and preset of each algorithm the vocabulary names (a test checks none is missing)
+ALGORITHM_CLASSES: dict[str, tuple[type[CountingPolicy], dict[str, Any]]] = {
     "thompson": (ThompsonSampling, {}),
     "top_two": (ThompsonSampling, {"top_two": 0.5}),
     "ucb1": (UCB1, {}),
     "epsilon_greedy": (EpsilonGreedy, {}),
 }
-assert set(ALGORITHMS) == set(ALGORITHM_LABELS)
 #: the options of a BANDIT / CONTEXTUAL slot that configure its bandit
 BANDIT_OPTIONS = (
     "algorithm",
@@ -522,12 +533,12 @@ BANDIT_OPTIONS = (
 )
 
 
-def make_bandit(algorithm: str = "thompson", *, seed: int | None = None, **params: Any) -> CountingPolicy:
+def make_bandit(algorithm: str = DEFAULT_ALGORITHM, *, seed: int | None = None, **params: Any) -> CountingPolicy:
     """A bandit by algorithm name (thompson, top_two, ucb1, epsilon_greedy) and hyperparameters."""
     key = str(algorithm).strip().lower().replace("-", "_").replace(" ", "_")
     if key not in ALGORITHMS:
         raise PolicyError("algorithm", f"unknown algorithm {algorithm!r} (known: {', '.join(ALGORITHMS)})")
-    cls, defaults = ALGORITHMS[key]
+    cls, defaults = ALGORITHM_CLASSES[key]
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     unknown = sorted(set(params) - accepted)
     if unknown:
@@ -662,7 +673,7 @@ class ContextualBandit(Policy):
 def bandit_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The bandit spec in a slot's options (only the keys `make_bandit` understands)."""
     spec = {k: options[k] for k in BANDIT_OPTIONS if options.get(k) is not None}
-    spec.setdefault("algorithm", "thompson")
+    spec.setdefault("algorithm", DEFAULT_ALGORITHM)
     return spec
 
 
@@ -731,7 +742,7 @@ class AllocationTable:
         """Recompute the weights of `slots` from `snapshot` (``StatsStore.snapshot`` of their ids)."""
         with self._lock:
             for slot in slots:
-                if slot.policy not in (POLICY_AB, POLICY_BANDIT, POLICY_CONTEXTUAL):
+                if slot.policy not in WEIGHTED_POLICIES:
                     continue
                 fingerprint = _fingerprint(slot)
                 entry = self._entries.get(slot.id)

@@ -93,7 +93,7 @@ class Migration(migrations.Migration):
                                     "help_text": "How the conditions below combine",
                                 },
                             ),
-                            14: ("cms.blocks.ConditionsBlock", (), {}),
+                            14: ("rules.blocks.ConditionsBlock", (), {}),
                             15: (
                                 "wagtail.blocks.FloatBlock",
                                 (),

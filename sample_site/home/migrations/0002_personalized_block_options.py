@@ -132,7 +132,7 @@ class Migration(migrations.Migration):
                             "help_text": "How the conditions below combine",
                         },
                     ),
-                    20: ("cms.blocks.ConditionsBlock", (), {}),
+                    20: ("rules.blocks.ConditionsBlock", (), {}),
                     21: (
                         "wagtail.blocks.FloatBlock",
                         (),

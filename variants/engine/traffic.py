@@ -1,6 +1,6 @@
 """Simulated traffic for the learning policies: a synthetic population with known conversion rates.
 
-The core is shared by the tests, the benchmarks and the ``tailor_simulate`` command:
+The core is shared by the tests, the benchmarks and the ``tailor_traffic`` command:
 
 - `Population`: arms with known conversion rates, optionally different per segment and changing at
   given visitor counts (drift), plus optional extra context facts;
@@ -9,9 +9,9 @@ The core is shared by the tests, the benchmarks and the ``tailor_simulate`` comm
   `MemoryStatsStore`); the command can pass its own driver that goes through the service layer
   (decide a page, record the event with the decision token, refresh the per-process snapshot);
   `PolicyDriver` runs a bare policy through ``pull`` / ``update``;
-- `simulate` runs the loop: each visitor is decided, converts with the true rate of the arm shown,
+- `simulate_traffic` runs the loop: each visitor is decided, converts with the true rate of the arm shown,
   and every `refresh_every` visitors the driver refreshes (standing in for
-  ``STATS_REFRESH_SECONDS``). The `SimulationResult` holds expected (pseudo-)regret against the
+  ``STATS_REFRESH_SECONDS``). The `TrafficResult` holds expected (pseudo-)regret against the
   oracle, against an even split, and the weights published at every refresh.
 
 Regret is computed from the true rates of the arms shown (not from the sampled conversions), which
@@ -31,7 +31,7 @@ from rules.engine import Context
 
 from .decide import Slot, Variant
 from .policies import AllocationTable, Policy
-from .stats import GLOBAL_BUCKET, KIND_CONVERSION, KIND_IMPRESSION, MemoryStatsStore, StatsStore, event_increments
+from .stats_store import GLOBAL_BUCKET, KIND_CONVERSION, KIND_IMPRESSION, MemoryStatsStore, StatsStore, event_increments
 
 ALL = "all"
 
@@ -197,7 +197,7 @@ class PolicyDriver:
 
 
 @dataclass
-class SimulationResult:
+class TrafficResult:
     arms: list[str]
     visitors: int
     #: sampled conversions of the simulated policy
@@ -262,7 +262,7 @@ class SimulationResult:
         }
 
 
-def simulate(
+def simulate_traffic(
     population: Population,
     driver: Driver,
     *,
@@ -270,7 +270,7 @@ def simulate(
     refresh_every: int = 250,
     seed: int | None = None,
     on_refresh: Callable[[int, Mapping[str, Mapping[str, float]] | None], None] | None = None,
-) -> SimulationResult:
+) -> TrafficResult:
     """Run `visitors` visitors of `population` through `driver`; see the module docstring."""
     if visitors < 0 or refresh_every < 1:
         raise ValueError("visitors must be >= 0 and refresh_every >= 1")
@@ -313,7 +313,7 @@ def simulate(
             timeline.append((i + 1, dict(allocations or {})))
             if on_refresh is not None:
                 on_refresh(i + 1, allocations)
-    return SimulationResult(
+    return TrafficResult(
         arms=list(arms),
         visitors=visitors,
         conversions=conversions,
@@ -367,7 +367,7 @@ def drift_scenario(seed: int | None = None, **options: Any) -> tuple[Population,
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Print the reference figures: ``python -m variants.engine.simulation --seeds 10``."""
+    """Print the reference figures: ``python -m variants.engine.traffic --seeds 10``."""
     import argparse
     import statistics as pystats
 
@@ -395,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ratios = []
         for seed in seeds:
             population, slot = stationary_scenario(seed, **options)
-            result = simulate(
+            result = simulate_traffic(
                 population, EngineDriver(slot), visitors=20_000, refresh_every=args.refresh_every, seed=seed
             )
             ratios.append(result.regret_ratio)
@@ -404,7 +404,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     fractions, blind = [], []
     for seed in seeds:
         population, slot = segmented_scenario(seed)
-        result = simulate(population, EngineDriver(slot), visitors=50_000, refresh_every=args.refresh_every, seed=seed)
+        result = simulate_traffic(
+            population, EngineDriver(slot), visitors=50_000, refresh_every=args.refresh_every, seed=seed
+        )
         fractions.append(result.oracle_fraction)
         blind.append(result.best_arm_conversions / result.oracle_conversions)
     describe(
@@ -418,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     delays = []
     for seed in seeds:
         population, slot = drift_scenario(seed)
-        result = simulate(
+        result = simulate_traffic(
             population, EngineDriver(slot), visitors=2 * DRIFT_AT, refresh_every=args.refresh_every, seed=seed
         )
         delay = result.visitors_until_share("c", 0.5, after=DRIFT_AT)

@@ -51,12 +51,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-GLOBAL_BUCKET = "*"
+from .vocabulary import EVENT_KINDS, GLOBAL_BUCKET, KIND_CLICK, KIND_CONVERSION, KIND_IMPRESSION
 
-KIND_IMPRESSION = "impression"
-KIND_CLICK = "click"
-KIND_CONVERSION = "conversion"
-KINDS = (KIND_IMPRESSION, KIND_CLICK, KIND_CONVERSION)
+__all__ = [
+    "GLOBAL_BUCKET",
+    "KINDS",
+    "KIND_CLICK",
+    "KIND_CONVERSION",
+    "KIND_IMPRESSION",
+    "ArmStats",
+    "Increment",
+    "MemoryStatsStore",
+    "RedisStatsStore",
+    "StatsStore",
+    "coalesce",
+    "event_increments",
+    "validate_increment",
+]
+
+KINDS = EVENT_KINDS
 _VALUE = "value"
 _SEP = "|"
 

@@ -1,6 +1,6 @@
 """The simulator, and the learning goals it verifies on the real engine (fixed seeds, wide margins).
 
-The figures are printed (``pytest -s``); ``python -m variants.engine.simulation --seeds 20`` prints
+The figures are printed (``pytest -s``); ``python -m variants.engine.traffic --seeds 20`` prints
 them over many seeds.
 """
 
@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from variants.engine.policies import ThompsonSampling
-from variants.engine.simulation import (
+from variants.engine.stats_store import ArmStats, MemoryStatsStore
+from variants.engine.traffic import (
     DRIFT_AT,
     Choice,
     EngineDriver,
@@ -21,10 +22,9 @@ from variants.engine.simulation import (
     drift_scenario,
     make_slot,
     segmented_scenario,
-    simulate,
+    simulate_traffic,
     stationary_scenario,
 )
-from variants.engine.stats import ArmStats, MemoryStatsStore
 
 # -- the goals ---------------------------------------------------------------------------------------
 
@@ -34,7 +34,7 @@ def test_thompson_regret_is_a_small_fraction_of_an_even_splits():
     ratios = []
     for seed in (0, 1, 2):
         population, slot = stationary_scenario(seed)
-        result = simulate(population, EngineDriver(slot), visitors=20_000, refresh_every=250, seed=seed)
+        result = simulate_traffic(population, EngineDriver(slot), visitors=20_000, refresh_every=250, seed=seed)
         ratios.append(result.regret_ratio)
         print(f"seed {seed}: {result.summary()}")
     print(f"Thompson regret / even-split regret: {', '.join(f'{r:.3f}' for r in ratios)}")
@@ -44,7 +44,7 @@ def test_thompson_regret_is_a_small_fraction_of_an_even_splits():
 
 def test_contextual_bandit_nearly_matches_the_per_segment_oracle():
     population, slot = segmented_scenario(seed=0)
-    result = simulate(population, EngineDriver(slot), visitors=50_000, refresh_every=250, seed=0)
+    result = simulate_traffic(population, EngineDriver(slot), visitors=50_000, refresh_every=250, seed=0)
     blind = result.best_arm_conversions / result.oracle_conversions
     print(f"contextual: {result.oracle_fraction:.4f} of the oracle (best single arm: {blind:.4f}); {result.summary()}")
     assert result.oracle_fraction >= 0.95
@@ -57,7 +57,9 @@ def test_forgetting_follows_a_new_best_arm_within_3000_visitors():
     for half_life in (1000, None):
         for seed in (0, 1, 2):
             population, slot = drift_scenario(seed=seed, half_life=half_life)
-            result = simulate(population, EngineDriver(slot), visitors=DRIFT_AT + 5000, refresh_every=250, seed=seed)
+            result = simulate_traffic(
+                population, EngineDriver(slot), visitors=DRIFT_AT + 5000, refresh_every=250, seed=seed
+            )
             delay = result.visitors_until_share("c", 0.5, after=DRIFT_AT)
             shares[half_life, seed] = result.traffic_share("c", DRIFT_AT)
             print(f"drift, half-life {half_life}, seed {seed}: c passed 50% of the weight after {delay} visitors")
@@ -75,7 +77,7 @@ def test_forgetting_follows_a_new_best_arm_within_3000_visitors():
 def test_an_even_split_has_a_regret_ratio_near_one():
     population, slot = stationary_scenario(seed=4)
     slot = make_slot(population.arms, "AB")
-    result = simulate(population, EngineDriver(slot), visitors=5000, seed=4)
+    result = simulate_traffic(population, EngineDriver(slot), visitors=5000, seed=4)
     assert 0.9 < result.regret_ratio < 1.1
     assert all(0.17 < result.traffic_share(arm) < 0.23 for arm in population.arms)
 
@@ -83,7 +85,7 @@ def test_an_even_split_has_a_regret_ratio_near_one():
 def test_simulations_are_reproducible_under_a_seed():
     def run():
         population, slot = stationary_scenario(seed=11)
-        return simulate(population, EngineDriver(slot), visitors=3000, refresh_every=500, seed=11)
+        return simulate_traffic(population, EngineDriver(slot), visitors=3000, refresh_every=500, seed=11)
 
     first, second = run(), run()
     assert first.summary() == second.summary()
@@ -110,13 +112,13 @@ class Always:
 def test_segments_and_outcomes_are_independent_streams():
     # a generator shared by segments and outcomes once made every conversion land in one segment
     driver = Always("a")
-    simulate(Population({"x": {"a": 0.5}, "y": {"a": 0.5}}, seed=3), driver, visitors=4000, seed=3)
+    simulate_traffic(Population({"x": {"a": 0.5}, "y": {"a": 0.5}}, seed=3), driver, visitors=4000, seed=3)
     assert 900 < driver.conversions["x"] < 1100 and 900 < driver.conversions["y"] < 1100
 
 
 def test_regret_counts_expected_conversions_against_the_best_arm_at_each_moment():
     population = Population({"a": 0.1, "b": 0.2}, changes=[(100, {"a": 0.3, "b": 0.2})], seed=0)
-    result = simulate(population, Always("a"), visitors=200, refresh_every=50, seed=0)
+    result = simulate_traffic(population, Always("a"), visitors=200, refresh_every=50, seed=0)
     assert result.oracle_conversions == pytest.approx(100 * 0.2 + 100 * 0.3)
     assert result.expected_conversions == pytest.approx(100 * 0.1 + 100 * 0.3)
     assert result.regret == pytest.approx(10.0)
@@ -128,7 +130,7 @@ def test_the_engine_driver_counts_impressions_and_conversions_in_every_bucket():
     store = MemoryStatsStore()
     population, slot = segmented_scenario(seed=1, min_impressions=10**9)
     driver = EngineDriver(slot, store=store)
-    result = simulate(population, driver, visitors=600, refresh_every=100, seed=1)
+    result = simulate_traffic(population, driver, visitors=600, refresh_every=100, seed=1)
     stats = store.slot_stats(slot.id)
     total = sum((s for s in stats["*"].values()), ArmStats())
     assert total.impressions == 600 and total.conversions == result.conversions
@@ -142,7 +144,9 @@ def test_the_engine_driver_counts_impressions_and_conversions_in_every_bucket():
 def test_a_bare_policy_runs_through_pull_and_update():
     population = Population({"a": 0.02, "b": 0.1}, seed=2)
     policy = ThompsonSampling(seed=2)
-    result = simulate(population, PolicyDriver(policy, population.arms), visitors=3000, refresh_every=1000, seed=2)
+    result = simulate_traffic(
+        population, PolicyDriver(policy, population.arms), visitors=3000, refresh_every=1000, seed=2
+    )
     assert result.traffic_share("b", 1500) > 0.8
     assert math.isnan(Choice("a").probability)
 

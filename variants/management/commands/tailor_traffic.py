@@ -1,11 +1,11 @@
 """Simulate visitors with known conversion rates through the real decision path and print the regret.
 
-    manage.py tailor_simulate                                  # the demo's call to action, 5,000 visitors
-    manage.py tailor_simulate --scenario stationary --algorithm ucb1 --seeds 3
-    manage.py tailor_simulate --scenario segmented             # CONTEXTUAL: a best arm per segment
-    manage.py tailor_simulate --scenario drift                 # the best arm changes; forgetting
-    manage.py tailor_simulate --rates '{"A": 0.03, "B": 0.04}' --visitors 20000
-    manage.py tailor_simulate --page / --slot cta              # a published slot's own variants
+    manage.py tailor_traffic                                  # the demo's call to action, 5,000 visitors
+    manage.py tailor_traffic --scenario stationary --algorithm ucb1 --seeds 3
+    manage.py tailor_traffic --scenario segmented             # CONTEXTUAL: a best arm per segment
+    manage.py tailor_traffic --scenario drift                 # the best arm changes; forgetting
+    manage.py tailor_traffic --rates '{"A": 0.03, "B": 0.04}' --visitors 20000
+    manage.py tailor_traffic --page / --slot cta              # a published slot's own variants
 
 Every visitor is decided by `personalize_compiled` and its events recorded by `record_event` (the
 functions behind personalizedPage and recordEvent), against the configured stats store in a sandbox
@@ -22,8 +22,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from variants.engine.decide import ALGORITHM_LABELS, algorithm_label
-from variants.engine.simulation import (
+from variants.engine.decide import algorithm_label
+from variants.engine.traffic import (
     DRIFT_AFTER,
     DRIFT_AT,
     DRIFT_BEFORE,
@@ -31,7 +31,8 @@ from variants.engine.simulation import (
     STATIONARY_RATES,
     Population,
 )
-from variants.simulate import run_simulation
+from variants.engine.vocabulary import ALGORITHMS
+from variants.traffic import run_traffic
 
 #: the demo's call to action (sample_site: the `cta` slot)
 CTA_RATES = {"Learn more": 0.02, "Start free trial": 0.10, "Book a demo": 0.02}
@@ -68,7 +69,7 @@ class Command(BaseCommand):
         parser.add_argument("--drift-at", type=int, help="from this visitor on, --drift-rates apply")
         parser.add_argument("--drift-rates", help="JSON, same shape as --rates")
         parser.add_argument("--policy", choices=["AB", "BANDIT", "CONTEXTUAL"])
-        parser.add_argument("--algorithm", choices=sorted(ALGORITHM_LABELS))
+        parser.add_argument("--algorithm", choices=ALGORITHMS)
         parser.add_argument("--half-life", type=int, help="forget: impressions after which evidence counts half")
         parser.add_argument("--split-by", help="CONTEXTUAL: comma-separated attributes (default: segment)")
         parser.add_argument("--min-impressions", type=int, help="CONTEXTUAL: impressions before a bucket is trusted")
@@ -128,7 +129,7 @@ class Command(BaseCommand):
                 }
             started = time.perf_counter()
             try:
-                run = run_simulation(
+                run = run_traffic(
                     population,
                     policy=policy,
                     options=options,

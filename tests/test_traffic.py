@@ -1,4 +1,4 @@
-"""`manage.py tailor_simulate`: a synthetic population through the service layer, with regret figures."""
+"""`manage.py tailor_traffic`: a synthetic population through the service layer, with regret figures."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from variants import simulate as simulate_module
+from variants import traffic as traffic_module
 from variants.feedback import stats_store
 from variants.models import ArmStat, Event
 
 
 def simulate(*args: str) -> str:
     out = io.StringIO()
-    call_command("tailor_simulate", *args, stdout=out)
+    call_command("tailor_traffic", *args, stdout=out)
     return out.getvalue()
 
 
@@ -53,7 +53,7 @@ def test_a_seeded_run_repeats_exactly(db):
 
 def test_each_visitor_goes_through_personalize_and_record_event(db, monkeypatch):
     calls = {"decide": 0, "record": []}
-    real_decide, real_record = simulate_module.personalize_compiled, simulate_module.record_event
+    real_decide, real_record = traffic_module.personalize_compiled, traffic_module.record_event
 
     def decide(*args, **kwargs):
         calls["decide"] += 1
@@ -63,8 +63,8 @@ def test_each_visitor_goes_through_personalize_and_record_event(db, monkeypatch)
         calls["record"].append(kind)
         return real_record(token, kind, *args, **kwargs)
 
-    monkeypatch.setattr(simulate_module, "personalize_compiled", decide)
-    monkeypatch.setattr(simulate_module, "record_event", record)
+    monkeypatch.setattr(traffic_module, "personalize_compiled", decide)
+    monkeypatch.setattr(traffic_module, "record_event", record)
 
     (run,) = simulate_json("--visitors", "400")
 
@@ -78,8 +78,8 @@ def test_a_simulation_leaves_no_stats_or_events_behind(state_backend, db):
 
     assert not ArmStat.objects.exists() and not Event.objects.exists()
     if state_backend == "redis":
-        from cms.redis import get_redis
-        from cms.settings import tailor_settings
+        from tailor.redis import get_redis
+        from tailor.settings import tailor_settings
 
         assert list(get_redis().scan_iter(match=tailor_settings.REDIS_PREFIX + "*")) == []
 

@@ -1,47 +1,20 @@
-"""Signal conditions: the weather where the visitor is, and the emotion read from their text.
+"""The Weather condition: the weather where the visitor is.
 
-Facts (shapes in `audience.py`'s table):
-
-- ``weather``: ``{"condition": clear | clouds | fog | drizzle | rain | snow | thunderstorm | None,
-  "temperature_c": float | None}``; ``city`` (free text) only words the reason ("Rainy in Seoul").
-- ``emotion``: ``{"label": anger | disgust | fear | joy | neutral | sadness | surprise,
-  "confidence": float in 0..1}``.
-
-Weather reads ``city`` for its reason but does not list it in `facts`: `facts` are the decision's
-cache dimensions, and the city does not change whether the weather matches.
+Fact ``weather``: ``{"condition": one of vocabulary.WEATHER_CONDITIONS | None, "temperature_c": float
+| None}``; ``city`` (free text) only words the reason ("Rainy in Seoul"). Weather reads ``city`` for
+its reason but does not list it in `facts`: `facts` are the decision's cache dimensions, and the city
+does not change whether the weather matches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .audience import as_number, choice_list, fmt_number, join_or, number_param
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
-
-WEATHER_CONDITIONS = ("clear", "clouds", "fog", "drizzle", "rain", "snow", "thunderstorm")
-_WEATHER_WORDS = {
-    "clear": "Clear",
-    "clouds": "Cloudy",
-    "fog": "Foggy",
-    "drizzle": "Drizzly",
-    "rain": "Rainy",
-    "snow": "Snowy",
-    "thunderstorm": "Stormy",
-}
-#: the coldest and hottest air temperatures ever measured, rounded outwards
-MIN_TEMPERATURE, MAX_TEMPERATURE = -90, 60
-
-EMOTION_LABELS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
-_EMOTION_WORDS = {
-    "anger": "Angry",
-    "disgust": "Disgusted",
-    "fear": "Fearful",
-    "joy": "Joyful",
-    "neutral": "Neutral",
-    "sadness": "Sad",
-    "surprise": "Surprised",
-}
+from .i18n import _, fmt_number, join_or
+from .params import as_number, choice_list, number_param
+from .vocabulary import MAX_TEMPERATURE_C, MIN_TEMPERATURE_C, WEATHER_CONDITIONS, WEATHER_WORDS
 
 
 def _degrees(value: float) -> str:
@@ -80,7 +53,7 @@ class Weather(Condition):
 
     @classmethod
     def from_params(cls, params, registry=None):
-        bounds = {"minimum": MIN_TEMPERATURE, "maximum": MAX_TEMPERATURE}
+        bounds = {"minimum": MIN_TEMPERATURE_C, "maximum": MAX_TEMPERATURE_C}
         return cls(
             choice_list(params, "conditions", WEATHER_CONDITIONS, noun="weather condition", required=False),
             number_param(params, "min_temperature", **bounds),
@@ -142,7 +115,7 @@ class Weather(Condition):
         # "Rainy, 12°C in Seoul": what the visitor has, in the terms the condition asked about.
         observed = []
         if self.conditions and condition is not None:
-            observed.append(_WEATHER_WORDS.get(condition, condition.capitalize()))
+            observed.append(_(WEATHER_WORDS[condition]) if condition in WEATHER_WORDS else condition.capitalize())
         if self._has_range() and temperature is not None:
             observed.append(_degrees(temperature))
         city = ctx.get("city")
@@ -151,47 +124,3 @@ class Weather(Condition):
         if ok:
             return Outcome(True, text)
         return Outcome(False, f"{text}; wants {self.describe()[0].lower()}{self.describe()[1:]}")
-
-
-@register
-class Emotion(Condition):
-    """The emotion read from the visitor's text is one of `labels`, with at least `min_confidence`."""
-
-    type = "emotion"
-    label = "Emotion"
-    facts = ("emotion",)
-
-    def __init__(self, labels: Sequence[str], min_confidence: float = 0.5):
-        self.labels = tuple(labels)
-        self.min_confidence = min_confidence
-
-    @classmethod
-    def from_params(cls, params, registry=None):
-        return cls(
-            choice_list(params, "labels", EMOTION_LABELS, noun="emotion"),
-            number_param(params, "min_confidence", minimum=0, maximum=1, default=0.5),
-        )
-
-    def to_params(self):
-        return {"labels": list(self.labels), "min_confidence": self.min_confidence}
-
-    def describe(self) -> str:
-        return f"Emotion is {join_or(self.labels)} (confidence ≥ {self.min_confidence:.0%})"
-
-    def evaluate(self, ctx: Context) -> Outcome:
-        emotion = ctx.get("emotion")
-        if not isinstance(emotion, Mapping):
-            return self.unknown("emotion")
-        label = emotion.get("label")
-        if not isinstance(label, str) or label.lower() not in EMOTION_LABELS:
-            return self.unknown("emotion")
-        label = label.lower()
-        word = _EMOTION_WORDS[label]
-        if label not in self.labels:
-            return Outcome(False, f"{word}, not {join_or(self.labels)}")
-        confidence = as_number(emotion.get("confidence"))
-        if confidence is None:
-            return self.unknown("emotion confidence")
-        if confidence >= self.min_confidence:
-            return Outcome(True, f"{word} ({confidence:.0%} confidence)")
-        return Outcome(False, f"{word} at only {confidence:.0%} confidence (needs {self.min_confidence:.0%})")

@@ -1,6 +1,6 @@
-"""Simulated traffic through the service layer: what `manage.py tailor_simulate` runs.
+"""Simulated traffic through the service layer: what `manage.py tailor_traffic` runs.
 
-The engine's simulator (`variants.engine.simulation`) draws a synthetic population with known
+The engine's simulator (`variants.engine.traffic`) draws a synthetic population with known
 conversion rates; here each simulated visitor goes through exactly what the API does for a real one:
 
 - `personalize_compiled` decides the page (context, targeting, the feedback loop's weights, the
@@ -26,13 +26,13 @@ from typing import Any
 from django.db import transaction
 from django.test.utils import override_settings
 
-from cms.redis import get_redis
-from cms.settings import tailor_settings
 from rules.context_builder import Consent, RequestContext
 from rules.engine import Context
+from tailor.redis import get_redis
+from tailor.settings import tailor_settings
 from variants.compiler import CompiledPage, compile_slot
 from variants.engine.decide import Slot
-from variants.engine.simulation import Choice, Population, SimulationResult, Visitor, simulate
+from variants.engine.traffic import Choice, Population, TrafficResult, Visitor, simulate_traffic
 from variants.events import record_event
 from variants.feedback import Feedback, stats_store
 from variants.services import personalize_compiled
@@ -129,14 +129,14 @@ def _user_tailor() -> dict:
 
 @dataclass
 class Run:
-    result: SimulationResult
+    result: TrafficResult
     store: str
     slot: Slot
     #: the weights published at the end, per bucket ("*" = slot-wide), by arm name
     final_weights: dict[str, dict[str, float]]
 
 
-def run_simulation(
+def run_traffic(
     population: Population,
     *,
     policy: str = "BANDIT",
@@ -160,7 +160,7 @@ def run_simulation(
             stats_store().reset(slot.id)  # start from nothing (undone with the sandbox)
         loop = Feedback(refresh_seconds=float("inf"))  # refreshed every `refresh_every` visitors only
         driver = ServiceDriver(compiled, slot, loop, arm_of or {})
-        result = simulate(population, driver, visitors=visitors, refresh_every=refresh_every, seed=seed)
+        result = simulate_traffic(population, driver, visitors=visitors, refresh_every=refresh_every, seed=seed)
         published = loop.allocations(slot.id) or {}
         final = {
             bucket: {arm_of[a]: w for a, w in weights.items() if a in arm_of}  # type: ignore[index]

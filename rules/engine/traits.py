@@ -1,0 +1,135 @@
+"""The Trait condition: a custom key/value the frontend sends (``traits``)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .conditions import Condition, ConditionError, Outcome, register
+from .context import Context
+from .i18n import fmt_number, quoted
+from .params import MAX_TEXT, as_bool, as_number, is_blank, number_param
+
+_TRAIT_KEY = re.compile(r"^[\w.:-]{1,64}$")
+TRAIT_OPERATORS = ("equals", "not_equals", "contains", "gt", "gte", "lt", "lte", "exists")
+_NUMERIC_OPERATORS = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return fmt_number(value)
+    return quoted(str(value))
+
+
+@register
+class Trait(Condition):
+    """A custom key/value the frontend sends (``traits``), compared with `operator`.
+
+    Text compares case-insensitively; a number compares numerically with a number or numeric text;
+    a bool equals true/false (or yes/no, 1/0). A trait the visitor did not send is unknown, so
+    ``not_equals`` does not match visitors who never sent the key; ``exists`` asks exactly that.
+    """
+
+    type = "trait"
+    label = "Trait"
+    facts = ("traits",)
+
+    def __init__(self, key: str, operator: str, value: Any = None):
+        self.key, self.operator, self.value = key, operator, value
+        # Precomputed once: the configured value as a number, a yes/no and text.
+        self._number = as_number(value)
+        self._bool = as_bool(value)
+        self._text = (fmt_number(value) if isinstance(value, (int, float)) else str(value)).casefold()
+
+    @classmethod
+    def from_params(cls, params, registry=None):
+        key = params.get("key")
+        if not isinstance(key, str) or not key.strip():
+            raise ConditionError("key", "enter the trait's key, e.g. 'plan'")
+        key = key.strip()
+        if len(key) > 64:
+            raise ConditionError("key", "at most 64 characters")
+        if not _TRAIT_KEY.match(key):
+            raise ConditionError("key", "use letters, digits and _ . : - only")
+        operator = params.get("operator") or "equals"
+        if operator not in TRAIT_OPERATORS:
+            raise ConditionError("operator", f"unknown operator {operator!r}; choose from {', '.join(TRAIT_OPERATORS)}")
+        if operator == "exists":
+            return cls(key, operator)
+        value = params.get("value")
+        if is_blank(value):
+            raise ConditionError("value", "enter the value to compare with")
+        if operator in _NUMERIC_OPERATORS:
+            value = number_param(params, "value")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConditionError("value", f"expected a finite number, got {value!r}")
+        elif isinstance(value, str):
+            value = value.strip()
+            if len(value) > MAX_TEXT:
+                raise ConditionError("value", f"at most {MAX_TEXT} characters")
+        elif not isinstance(value, (bool, int, float)):
+            raise ConditionError("value", f"expected text, a number or true/false, got {type(value).__name__}")
+        if operator == "contains" and isinstance(value, bool):
+            raise ConditionError("value", "'contains' needs text")
+        return cls(key, operator, value)
+
+    def to_params(self):
+        params: dict[str, Any] = {"key": self.key, "operator": self.operator}
+        if self.operator != "exists":
+            params["value"] = self.value
+        return params
+
+    def describe(self, negated: bool = False) -> str:
+        op, key = self.operator, self.key
+        if op == "exists":
+            return f"Trait {key} is {'not ' if negated else ''}set"
+        if op in _NUMERIC_OPERATORS:
+            return f"Trait {key} {'is not ' if negated else ''}{_NUMERIC_OPERATORS[op]} {fmt_number(self.value)}"
+        if negated:
+            verb = {"equals": "is not", "not_equals": "is", "contains": "does not contain"}[op]
+        else:
+            verb = {"equals": "is", "not_equals": "is not", "contains": "contains"}[op]
+        return f"Trait {key} {verb} {_fmt_value(self.value)}"
+
+    def _equals(self, actual: Any) -> bool:
+        if isinstance(actual, bool) or isinstance(self.value, bool):
+            return self._bool is not None and as_bool(actual) == self._bool
+        number = as_number(actual)
+        if number is not None and self._number is not None:
+            return number == self._number
+        return str(actual).casefold() == self._text
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        traits = ctx.get("traits")
+        if not isinstance(traits, Mapping):
+            return self.unknown("traits")
+        actual = traits.get(self.key)
+        if self.operator == "exists":
+            if actual is None:
+                return Outcome(False, self.describe(negated=True))
+            return Outcome(True, self.describe())
+        if actual is None:
+            return self.unknown(f"trait {self.key}")
+        op = self.operator
+        if op == "equals":
+            ok = self._equals(actual)
+        elif op == "not_equals":
+            ok = not self._equals(actual)
+        elif op == "contains":
+            ok = not isinstance(actual, bool) and self._text in str(actual).casefold()
+        else:
+            number = as_number(actual)
+            if number is None:
+                return Outcome(False, f"{self.describe()}: {self.key} is not a number")
+            ok = {
+                "gt": number > self._number,
+                "gte": number >= self._number,
+                "lt": number < self._number,
+                "lte": number <= self._number,
+            }[op]
+        # The visitor's own value stays out of the reason: traits may be personal.
+        return Outcome(ok, self.describe(negated=not ok))

@@ -1,0 +1,48 @@
+"""The one Redis client Tailor uses, built from TAILOR["REDIS_URL"] (None: no Redis)."""
+
+from __future__ import annotations
+
+import threading
+
+from tailor.settings import on_reload, tailor_settings
+
+_client = None
+_lock = threading.Lock()
+
+
+def get_redis():
+    """A shared redis-py client, or None when TAILOR["REDIS_URL"] is not set.
+
+    Short timeouts and no retries: Redis sits on the request path, so a slow or missing server must
+    degrade quickly rather than hold the request.
+    """
+    global _client
+    url = tailor_settings.REDIS_URL
+    if not url:
+        return None
+    if _client is None:
+        with _lock:
+            if _client is None:
+                import redis
+
+                _client = redis.Redis.from_url(
+                    url,
+                    socket_connect_timeout=0.5,
+                    socket_timeout=1.0,
+                    retry_on_timeout=False,
+                    health_check_interval=30,
+                )
+    return _client
+
+
+def redis_key(*parts: str) -> str:
+    return tailor_settings.REDIS_PREFIX + ":".join(parts)
+
+
+@on_reload
+def _drop_client() -> None:
+    global _client
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None

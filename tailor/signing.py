@@ -1,0 +1,60 @@
+"""Signed tokens: `django.core.signing` payloads (HMAC with SECRET_KEY, a salt per purpose, a
+timestamp), so a forged or tampered token fails the signature and an old one fails `max_age`.
+
+The visitor token lives here because both `rules` (consent, profiles) and `variants` (decisions,
+events) read it; decision tokens, which carry a decision, are built on `load` in `variants.tokens`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.core import signing
+
+from tailor.settings import tailor_settings
+
+VISITOR_SALT = "tailor.visitor"
+MAX_TOKEN_LENGTH = 4096
+
+
+class TokenError(ValueError):
+    """A token that cannot be used; `code` is forged, expired or malformed."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def dump(payload: Any, salt: str, *, compress: bool = False) -> str:
+    return signing.dumps(payload, salt=salt, compress=compress)
+
+
+def load(token: str, salt: str, max_age: int) -> Any:
+    """The payload of a token signed with `salt` at most `max_age` seconds ago; else TokenError."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise TokenError("malformed", "The token is empty, too long or not a string")
+    try:
+        return signing.loads(token, salt=salt, max_age=max_age)
+    except signing.SignatureExpired:
+        raise TokenError("expired", "The token has expired") from None
+    except signing.BadSignature:
+        raise TokenError("forged", "The token's signature is not valid") from None
+    except Exception:  # zlib/JSON errors inside a validly signed blob cannot happen; be safe anyway
+        raise TokenError("malformed", "The token could not be read") from None
+
+
+def new_visitor_id() -> str:
+    return secrets.token_hex(16)
+
+
+def sign_visitor(visitor_id: str) -> str:
+    return dump(visitor_id, VISITOR_SALT)
+
+
+def read_visitor_token(token: str) -> str:
+    value = load(token, VISITOR_SALT, int(tailor_settings.VISITOR_TOKEN_MAX_AGE))
+    if not isinstance(value, str) or not (8 <= len(value) <= 64):
+        raise TokenError("malformed", "The visitor token does not hold a visitor id")
+    return value

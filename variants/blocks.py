@@ -1,0 +1,225 @@
+"""The personalized region editors author in the normal page editor: a slot with default content
+and targeted variants, and how a learning slot learns.
+
+    from variants.blocks import PersonalizedBlock   # also importable from cms.blocks
+
+    body = StreamField([
+        ("heading", blocks.CharBlock()),
+        ("personalized", PersonalizedBlock()),
+    ])
+
+Policies, algorithms and split attributes come from the engine's vocabulary
+(`variants.engine.vocabulary`); the learning options are checked by building the policy with the
+engine itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from wagtail import blocks
+from wagtail.blocks.struct_block import StructBlockValidationError
+from wagtail.images.blocks import ImageChooserBlock
+
+from rules.blocks import ConditionsBlock, vocabulary_choices
+from variants.engine import Slot
+from variants.engine.policies import PolicyError, make_policy
+from variants.engine.vocabulary import (
+    ALGORITHM_HELP,
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    LEARNING_POLICIES,
+    POLICY_CONTEXTUAL,
+    POLICY_HELP,
+    POLICY_RULES,
+    REWARD_LABELS,
+    REWARDS,
+    SLOT_POLICIES,
+    SPLIT_ATTRIBUTES,
+    SPLIT_LABELS,
+)
+
+SLOT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+POLICY_CHOICES = vocabulary_choices(SLOT_POLICIES, POLICY_HELP)
+ALGORITHM_CHOICES = vocabulary_choices(ALGORITHMS, ALGORITHM_HELP)
+#: what a contextual bandit may learn a separate best variant for
+SPLIT_CHOICES = vocabulary_choices(SPLIT_ATTRIBUTES, SPLIT_LABELS)
+
+
+class ButtonBlock(blocks.StructBlock):
+    label = blocks.CharBlock(max_length=80)
+    url = blocks.CharBlock(max_length=500, help_text="An absolute URL or a path such as /pricing/")
+
+    class Meta:
+        icon = "link"
+
+
+def default_content_blocks() -> list[tuple[str, blocks.Block]]:
+    """The content a variant can hold when the site does not pass its own blocks."""
+    return [
+        ("heading", blocks.CharBlock(max_length=200, form_classname="title")),
+        ("paragraph", blocks.RichTextBlock(features=["bold", "italic", "link", "ol", "ul"])),
+        ("image", ImageChooserBlock()),
+        ("button", ButtonBlock()),
+    ]
+
+
+def slot_options(policy: str, raw: Any) -> dict[str, Any]:
+    """`Slot.options` from a PersonalizedBlock's raw ``options`` (names as `policies.make_policy` reads them).
+
+    Only the learning policies have options; missing or blank values leave the engine's defaults.
+    """
+    if policy not in LEARNING_POLICIES:
+        return {}
+    if not isinstance(raw, dict):
+        raw = {}  # saved before the block had options
+    options: dict[str, Any] = {"algorithm": raw.get("algorithm") or DEFAULT_ALGORITHM}
+    if raw.get("reward") in REWARDS:
+        options["reward"] = raw["reward"]
+    half_life = raw.get("half_life")
+    if isinstance(half_life, (int, float)) and not isinstance(half_life, bool) and half_life > 0:
+        options["half_life"] = half_life
+    if policy == POLICY_CONTEXTUAL:
+        split = raw.get("split_by") or []
+        split = [s for s in ([split] if isinstance(split, str) else split) if s in SPLIT_ATTRIBUTES]
+        options["split_by"] = split or ["segment"]
+        minimum = raw.get("min_impressions")
+        if isinstance(minimum, int) and not isinstance(minimum, bool) and minimum >= 0:
+            options["min_impressions"] = minimum
+    return options
+
+
+class VariantBlock(blocks.StructBlock):
+    def __init__(self, content_blocks=None, **kwargs):
+        content = content_blocks if content_blocks is not None else default_content_blocks()
+        super().__init__(
+            [
+                ("name", blocks.CharBlock(max_length=80, help_text="Shown in reports and reasons")),
+                ("content", blocks.StreamBlock(content, required=False)),
+                (
+                    "match",
+                    blocks.ChoiceBlock(
+                        choices=[("all", "All conditions"), ("any", "Any condition")],
+                        default="all",
+                        help_text="How the conditions below combine",
+                    ),
+                ),
+                ("conditions", ConditionsBlock()),
+                (
+                    "weight",
+                    blocks.FloatBlock(
+                        required=False,
+                        default=1.0,
+                        min_value=0,
+                        max_value=1000,
+                        help_text="Share in an A/B split (relative to the other variants)",
+                    ),
+                ),
+            ],
+            **kwargs,
+        )
+
+    class Meta:
+        icon = "snippet"
+        label = "Variant"
+
+
+class PolicyOptionsBlock(blocks.StructBlock):
+    """How a Bandit or Contextual slot learns (ignored by Rules and A/B).
+
+    The names are the engine's (`variants.engine.policies.make_policy`); `slot_options` turns them
+    into `Slot.options`.
+    """
+
+    algorithm = blocks.ChoiceBlock(choices=ALGORITHM_CHOICES, default=DEFAULT_ALGORITHM)
+    reward = blocks.ChoiceBlock(
+        choices=vocabulary_choices(REWARDS, REWARD_LABELS),
+        default=REWARDS[0],
+        help_text="What counts as success",
+    )
+    split_by = blocks.MultipleChoiceBlock(
+        choices=SPLIT_CHOICES,
+        required=False,
+        help_text="Contextual only: learn a best variant per value of these (default: segment). "
+        "With several, the one that pays off most is used.",
+    )
+    min_impressions = blocks.IntegerBlock(
+        default=200,
+        min_value=0,
+        max_value=1_000_000,
+        help_text="Contextual only: impressions an audience needs before it gets its own weights; "
+        "until then it shares the slot-wide ones",
+    )
+    half_life = blocks.IntegerBlock(
+        required=False,
+        min_value=10,
+        max_value=100_000_000,
+        help_text="Forget old results: after this many newer impressions an old one counts half. "
+        "Empty: never forget (right unless what works changes over time)",
+    )
+
+    class Meta:
+        icon = "cogs"
+        label = "Learning options"
+        collapsed = True
+
+
+class PersonalizedBlock(blocks.StructBlock):
+    """A personalizable region (slot): default content plus targeted variants.
+
+    `content_blocks` is the list of (name, block) a variant's content may hold; by default headings,
+    rich text, images and buttons.
+    """
+
+    def __init__(self, content_blocks=None, **kwargs):
+        content = content_blocks if content_blocks is not None else default_content_blocks()
+        super().__init__(
+            [
+                (
+                    "slot",
+                    blocks.CharBlock(
+                        max_length=64,
+                        help_text="Name frontends use for this region, e.g. hero (lowercase, digits, - and _)",
+                    ),
+                ),
+                ("policy", blocks.ChoiceBlock(choices=POLICY_CHOICES, default=POLICY_RULES)),
+                ("options", PolicyOptionsBlock()),
+                ("default", blocks.StreamBlock(content, required=False, label="Default content")),
+                ("variants", blocks.ListBlock(VariantBlock(content), default=[], max_num=20)),
+            ],
+            **kwargs,
+        )
+
+    class Meta:
+        icon = "user"
+        label = "Personalized region"
+        template = "tailor_cms/blocks/personalized_block.html"
+
+    def clean(self, value):
+        value = super().clean(value)
+        errors = {}
+        if not SLOT_NAME_RE.match(value.get("slot") or ""):
+            errors["slot"] = ValidationError("Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter")
+        names = [v.get("name", "").strip().casefold() for v in value.get("variants") or []]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            errors["variants"] = ValidationError(f"Variant names must be unique: {', '.join(dupes)}")
+        policy_error = self._policy_error(value)
+        if policy_error:
+            errors["options"] = ValidationError(policy_error)
+        if errors:
+            raise StructBlockValidationError(block_errors=errors)
+        return value
+
+    def _policy_error(self, value) -> str | None:
+        """The engine's complaint about the learning options, if any (checked with the engine itself)."""
+        policy = value.get("policy") or POLICY_RULES
+        raw = self.child_blocks["options"].get_prep_value(value.get("options"))
+        try:
+            make_policy(Slot(id="check", name="check", policy=policy, options=slot_options(policy, raw)))
+        except (PolicyError, ValueError) as e:
+            return str(e)
+        return None
