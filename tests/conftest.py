@@ -6,7 +6,6 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from sample_site.home import demo
 from sample_site.home.models import HomePage
 
 
@@ -59,11 +58,6 @@ def gql(client: Client):
         return response.json()
 
     return run
-
-
-@pytest.fixture
-def slot_helpers():
-    return demo
 
 
 @pytest.fixture(params=["database", "redis"])

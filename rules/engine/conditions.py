@@ -125,15 +125,6 @@ class ConditionRegistry:
             return cls.from_params(params, self, _depth=_depth + 1)
         return cls.from_params(params, self)
 
-    def build_all(self, specs: Iterable[Mapping[str, Any]], match: str = "all") -> Condition | None:
-        """One condition for a list of specs joined by `match` (all/any); None for an empty list."""
-        built = [self.build(s) for s in specs]
-        if not built:
-            return None
-        if len(built) == 1:
-            return built[0]
-        return All(built) if match == "all" else AnyOf(built)
-
 
 class _Composite(Condition):
     children: tuple[Condition, ...]

@@ -754,11 +754,6 @@ class AllocationTable:
                 allocations = entry.policy.allocate(arms, snapshot.get(slot.id) or {})
                 self._entries[slot.id] = _Entry(fingerprint, entry.policy, allocations)
 
-    def forget(self, slot_ids: Iterable[str]) -> None:
-        with self._lock:
-            for slot_id in slot_ids:
-                self._entries.pop(slot_id, None)
-
     def lookup(self, slot: Slot, ctx: Mapping[str, Any]) -> tuple[str, Mapping[str, float] | None]:
         """``(bucket, weights)`` to decide `slot` for this visitor (weights None before a refresh)."""
         return allocation_for(slot, ctx, self.allocations(slot.id))

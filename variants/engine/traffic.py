@@ -114,10 +114,6 @@ class Population:
     def rate(self, arm: str, segment: str, index: int) -> float:
         return self.rates_at(index)[segment][arm]
 
-    def best_arm(self, segment: str, index: int) -> str:
-        rates = self.rates_at(index)[segment]
-        return max(sorted(rates), key=rates.__getitem__)
-
     def visitors(self, n: int):
         """`n` visitors, each new (their own unit), segments drawn by share."""
         segs = self._rng.choice(len(self.segments), size=n, p=[self.shares[s] for s in self.segments])
