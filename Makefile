@@ -3,25 +3,36 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+DEMO_STAMP = $(VENV)/.installed-demo
 
 .PHONY: demo test lint bench install schema wheel clean
 
+# The plugin with the sample site's extra and the tools the tests and `make lint` use.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[demo,dev]'
 	touch $(STAMP)
+
+# The demo needs only the plugin and the sample site's extra.
+$(DEMO_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[demo]'
+	touch $(DEMO_STAMP)
 
 install: $(STAMP)
 
-demo: install
+demo: $(DEMO_STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py tailor_demo
 	$(PY) manage.py runserver 127.0.0.1:8000
 
+# ruff, then the import contracts in pyproject.toml (layers; the engines import no Django).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # The suite's own settings (tests/settings.py), whatever DJANGO_SETTINGS_MODULE the shell has:
 # pytest-django would let the environment win over pyproject.toml.

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from rules.engine.time import daypart
 from rules.engine.vocabulary import DAYPARTS, HUMAN_DEVICE_CLASSES
+from rules.models import VisitorProfile
 from tailor.redis import get_redis, redis_key
 from tailor.settings import tailor_settings
 
@@ -105,24 +106,16 @@ class ProfileStore:
 
 class DatabaseProfileStore(ProfileStore):
     def get(self, visitor_id):
-        from rules.models import VisitorProfile
-
         row = VisitorProfile.objects.filter(visitor_id=visitor_id).only("data").first()
         return Profile.from_json(json.dumps(row.data)) if row else None
 
     def save(self, profile):
-        from rules.models import VisitorProfile
-
         VisitorProfile.objects.update_or_create(visitor_id=profile.visitor_id, defaults={"data": asdict(profile)})
 
     def delete(self, visitor_id):
-        from rules.models import VisitorProfile
-
         return VisitorProfile.objects.filter(visitor_id=visitor_id).delete()[0] > 0
 
     def all(self, limit):
-        from rules.models import VisitorProfile
-
         for row in VisitorProfile.objects.order_by("-updated_at")[:limit].iterator():
             profile = Profile.from_json(json.dumps(row.data))
             if profile.consent_personalization:

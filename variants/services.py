@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from rules.context_builder import Consent, RequestContext, enrich
 from rules.engine import Context
+from rules.profiles import profile_store
 from variants.compiler import CompiledPage, compile_page, compiled_page
 from variants.engine import Decision, decide
 from variants.engine.decide import WEIGHTED_POLICIES
@@ -118,8 +119,6 @@ def personalize_compiled(
 
 def load_profile(visitor_id: str):
     """The visitor's stored profile (with the consent they gave through setConsent), or None."""
-    from rules.profiles import profile_store
-
     try:
         return profile_store().get(visitor_id)
     except Exception:  # the store being down means "unknown": the default consent applies

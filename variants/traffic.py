@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.test.utils import override_settings
 
@@ -122,8 +123,6 @@ def sandbox() -> Iterator[str]:
 
 
 def _user_tailor() -> dict:
-    from django.conf import settings
-
     return dict(getattr(settings, "TAILOR", {}) or {})
 
 

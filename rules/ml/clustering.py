@@ -94,6 +94,7 @@ def discover(
     profiles: Sequence, *, clusters: int | None = None, seed: int = 0, max_sections: int = 8, run: str = "run"
 ) -> Discovery:
     """Cluster `profiles`; `clusters=None` picks k in 2..6 by silhouette score."""
+    # scikit-learn is imported only when discovering segments, never when serving a request.
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 

@@ -25,6 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from joblib import Parallel, delayed
+from scipy.sparse import diags, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from sklearn.svm import LinearSVC
 
 from .emotion import ANALYZERS, DATA_DIR, LABELS, MODEL_FILE, VOCAB_FILE, EmotionModel
 
@@ -120,8 +126,6 @@ def report(pred: np.ndarray, gold: np.ndarray) -> dict:
 
 
 def fit_vectorizers(texts: list[str]) -> dict:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     vectorizers = {}
     for block, params in VECTORIZER_PARAMS.items():
         vec = TfidfVectorizer(analyzer=ANALYZERS[block], sublinear_tf=True, dtype=np.float64, **params)
@@ -131,8 +135,6 @@ def fit_vectorizers(texts: list[str]) -> dict:
 
 
 def transform(vectorizers: dict, texts: list[str]):
-    from scipy.sparse import hstack
-
     X = hstack([vectorizers[b].transform(texts) for b in vectorizers]).tocsr()
     X.sort_indices()
     return X
@@ -148,9 +150,7 @@ def _log_count_ratio(X, y: np.ndarray) -> np.ndarray:
 
 def _fit_label(X, y: np.ndarray) -> tuple[np.ndarray, float]:
     """One label's ensemble folded into a single (weights, bias)."""
-    from scipy.sparse import diags
     from sklearn.linear_model import LogisticRegression
-    from sklearn.svm import LinearSVC
 
     members: list[tuple[np.ndarray, float]] = []
     lr = LogisticRegression(C=LR_C, solver="liblinear").fit(X, y)
@@ -174,7 +174,6 @@ def _fit_label(X, y: np.ndarray) -> tuple[np.ndarray, float]:
 def fit_linear(X, Y: np.ndarray, n_jobs: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """(n_features, 7) weights and (7,) biases; labels fitted in parallel threads (liblinear
     releases the GIL)."""
-    from joblib import Parallel, delayed
 
     fitted = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(_fit_label)(X, Y[:, j]) for j in range(N_LABELS))
     return np.column_stack([w for w, _ in fitted]), np.array([b for _, b in fitted])
@@ -182,8 +181,6 @@ def fit_linear(X, Y: np.ndarray, n_jobs: int = 2) -> tuple[np.ndarray, np.ndarra
 
 def fit_calibration(raw: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Platt scaling per label: (2, 7) slopes and biases."""
-    from sklearn.linear_model import LogisticRegression
-
     out = np.zeros((2, N_LABELS))
     for j in range(N_LABELS):
         m = LogisticRegression(C=1e4).fit(raw[:, [j]], Y[:, j])
@@ -197,8 +194,6 @@ def tune(raw: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def out_of_fold(X, Y: np.ndarray, folds: int, n_jobs: int, log: Callable[[str], None]) -> np.ndarray:
-    from sklearn.model_selection import KFold
-
     raw = np.zeros(Y.shape)
     for k, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=SEED).split(X), 1):
         coef, intercept = fit_linear(X[tr], Y[tr], n_jobs)

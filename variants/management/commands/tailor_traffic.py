@@ -21,7 +21,10 @@ import statistics
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from grapple.types.pages import get_specific_page
+from wagtail.models import Site
 
+from variants.compiler import compiled_page
 from variants.engine.decide import algorithm_label
 from variants.engine.traffic import (
     DRIFT_AFTER,
@@ -153,11 +156,6 @@ class Command(BaseCommand):
             )
 
     def _page_slot(self, opts):
-        from grapple.types.pages import get_specific_page
-        from wagtail.models import Site
-
-        from variants.compiler import compiled_page
-
         if not (opts["page"] and opts["slot"]):
             raise CommandError("--page and --slot go together")
         # the page personalizedPage(urlPath, inSite: true) would serve on the default site
