@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import redis
+
 from tailor.settings import on_reload, tailor_settings
 
 _client = None
@@ -23,8 +25,6 @@ def get_redis():
     if _client is None:
         with _lock:
             if _client is None:
-                import redis
-
                 _client = redis.Redis.from_url(
                     url,
                     socket_connect_timeout=0.5,
