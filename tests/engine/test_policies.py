@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import math
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.engine import Context
+from rules.engine import Context, i18n
+from variants.engine import policies
 from variants.engine.decide import Slot, Variant
 from variants.engine.policies import (
+    ALGORITHM_CLASSES,
+    BANDIT_OPTIONS,
     UCB1,
     AllocationTable,
     ContextualBandit,
@@ -25,7 +33,9 @@ from variants.engine.policies import (
     policy_from_state,
 )
 from variants.engine.stats_store import ArmStats
+from variants.engine.vocabulary import ALGORITHMS
 
+ROOT = Path(__file__).resolve().parents[2]
 ARMS = ["a", "b", "c"]
 
 POLICY_FACTORIES = {
@@ -260,28 +270,80 @@ def test_reward_can_be_clicks():
     assert weights["a"] > 0.99
 
 
-@pytest.mark.parametrize(
-    "factory",
-    [
-        lambda: ThompsonSampling(floor=2),
-        lambda: ThompsonSampling(half_life=0),
-        lambda: ThompsonSampling(reward="value"),
-        lambda: ThompsonSampling(top_two=1.0),
-        lambda: ThompsonSampling(temperature=0),
-        lambda: ThompsonSampling(draws=5),
-        lambda: ThompsonSampling(prior_alpha=0),
-        lambda: ThompsonSampling(seed="x"),
-        lambda: UCB1(c=-1),
-        lambda: EpsilonGreedy(epsilon=1.5),
-        lambda: ContextualBandit(min_impressions=-1),
-        lambda: ContextualBandit({"algorithm": "nope"}),
-        lambda: make_bandit("thompson", epsilon=0.1),
-    ],
-)
+#: one bad value of every option a policy checks
+BAD_OPTIONS = {
+    "floor": lambda: ThompsonSampling(floor=2),
+    "half_life": lambda: ThompsonSampling(half_life=0),
+    "reward": lambda: ThompsonSampling(reward="value"),
+    "top_two": lambda: ThompsonSampling(top_two=1.0),
+    "temperature": lambda: ThompsonSampling(temperature=0),
+    "draws": lambda: ThompsonSampling(draws=5),
+    "prior_alpha": lambda: ThompsonSampling(prior_alpha=0),
+    "seed": lambda: ThompsonSampling(seed="x"),
+    "weights": lambda: FixedSplit({"a": math.inf}),
+    "c": lambda: UCB1(c=-1),
+    "epsilon": lambda: EpsilonGreedy(epsilon=1.5),
+    "min_impressions": lambda: ContextualBandit(min_impressions=-1),
+    "max_buckets": lambda: ContextualBandit(max_buckets=0),
+    "algorithm": lambda: ContextualBandit({"algorithm": "nope"}),
+    "option_of_another_algorithm": lambda: make_bandit("thompson", epsilon=0.1),
+}
+
+
+@pytest.mark.parametrize("factory", BAD_OPTIONS.values(), ids=list(BAD_OPTIONS))
 def test_bad_hyperparameters_are_refused_with_the_field_named(factory):
     with pytest.raises(PolicyError) as info:
         factory()
     assert info.value.field
+
+
+@pytest.mark.parametrize("factory", BAD_OPTIONS.values(), ids=list(BAD_OPTIONS))
+def test_option_errors_are_translated_from_a_fixed_message_with_named_placeholders(factory, monkeypatch):
+    # editors read these at the block's learning options, in their own language
+    asked = []
+
+    def translate(message):
+        asked.append(message)
+        return f"«{message}»"
+
+    monkeypatch.setattr(i18n, "_translator", translate)
+    with pytest.raises(PolicyError) as info:
+        factory()
+    assert len(asked) == 1 and "%(" in asked[0]  # a catalogue msgid, not a message with the value in it
+    assert info.value.message.startswith("«") and info.value.message.endswith("»")
+    assert "%(" not in info.value.message
+    assert str(info.value) == f"{info.value.field}: {info.value.message}"
+
+
+def test_an_unknown_algorithm_error_names_the_known_ones(monkeypatch):
+    monkeypatch.setattr(i18n, "_translator", None)  # as written, whatever language the suite runs in
+    with pytest.raises(PolicyError) as info:
+        make_bandit("softmax")
+    assert info.value.field == "algorithm"
+    assert info.value.message == "unknown algorithm 'softmax' (known: thompson, top_two, ucb1, epsilon_greedy)"
+
+
+# -- the algorithms the vocabulary names -----------------------------------------------------------
+
+
+def test_every_algorithm_in_the_vocabulary_has_a_class_and_no_class_is_unnamed():
+    assert set(ALGORITHM_CLASSES) == set(ALGORITHMS)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_make_bandit_builds_every_algorithm_of_the_vocabulary(algorithm):
+    cls, preset = ALGORITHM_CLASSES[algorithm]
+    for spelling in (algorithm, algorithm.upper().replace("_", "-")):
+        bandit = make_bandit(spelling, seed=1)
+        assert type(bandit) is cls
+        assert {name: getattr(bandit, name) for name in preset} == preset
+        assert math.isclose(sum(bandit.weights(ARMS, SNAPSHOT["*"]).values()), 1.0)
+
+
+def test_bandit_options_are_exactly_the_algorithms_hyperparameters():
+    # a slot option no algorithm takes is dropped silently; a hyperparameter missing here cannot be set
+    hyperparameters = {p for cls, _ in ALGORITHM_CLASSES.values() for p in inspect.signature(cls).parameters}
+    assert set(BANDIT_OPTIONS) == hyperparameters - {"seed"} | {"algorithm"}
 
 
 # -- forgetting ------------------------------------------------------------------------------------
@@ -466,3 +528,36 @@ def test_allocation_table_state_survives_a_restart():
     restored.refresh([slot], snapshot)
     table.refresh([slot], snapshot)
     assert restored.allocations("slot-1") == table.allocations("slot-1")
+
+
+# -- the package layout ------------------------------------------------------------------------------
+
+#: each module of the package may import only those before it (no cycles)
+MODULE_ORDER = ["base", "counting", "bandits", "contextual_bandit", "factory", "table"]
+
+
+def test_policy_modules_import_only_the_modules_before_them():
+    package = Path(policies.__file__).parent
+    modules = sorted(f.stem for f in package.glob("*.py") if f.stem != "__init__")
+    assert modules == sorted(MODULE_ORDER), "place a new module in MODULE_ORDER"
+    for name in MODULE_ORDER:
+        tree = ast.parse((package / f"{name}.py").read_text())
+        siblings = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+        later = siblings - set(MODULE_ORDER[: MODULE_ORDER.index(name)])
+        assert not later, f"{name} imports {sorted(later)}, which come after it"
+
+
+def test_a_caller_importing_only_the_base_module_can_restore_every_policy():
+    # the classes register themselves in base's registry; importing any module of the package runs its
+    # __init__, which imports them all
+    states = [p.to_state() for p in (FixedSplit(), ThompsonSampling(), UCB1(), EpsilonGreedy(), ContextualBandit())]
+    code = (
+        "import json, sys\n"
+        "from variants.engine.policies.base import policy_from_state\n"
+        "print(' '.join(type(policy_from_state(s)).__name__ for s in json.load(sys.stdin)))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, input=json.dumps(states), capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["FixedSplit", "ThompsonSampling", "UCB1", "EpsilonGreedy", "ContextualBandit"]

@@ -1,12 +1,15 @@
 """The simulator, and the learning goals it verifies on the real engine (fixed seeds, wide margins).
 
-The figures are printed (``pytest -s``); ``python -m variants.engine.traffic --seeds 20`` prints
-them over many seeds.
+The figures are printed (``pytest -s``); ``python -m variants.engine.traffic_report --seeds 20``
+prints them over many seeds.
 """
 
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +161,23 @@ def test_population_refuses_inconsistent_rates():
         Population({"a": 1.5})
     with pytest.raises(ValueError):
         Population({"a": 0.1}, changes=[(10, {"b": 0.1})])
+
+
+# -- the report ------------------------------------------------------------------------------------
+
+
+def test_the_report_runs_as_documented_without_django():
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['traffic_report', '--help']\n"
+        "try:\n"
+        "    runpy.run_module('variants.engine.traffic_report', run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'wagtail', 'graphene')))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "--seeds" in run.stdout and "reference figures" in run.stdout
+    assert run.stdout.strip().endswith("[]")

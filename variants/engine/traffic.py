@@ -16,6 +16,10 @@ The core is shared by the tests, the benchmarks and the ``tailor_traffic`` comma
 
 Regret is computed from the true rates of the arms shown (not from the sampled conversions), which
 makes comparisons far less noisy for the same number of visitors.
+
+The reference scenarios at the end (`stationary_scenario`, `segmented_scenario`, `drift_scenario`)
+are the bandit goals' yardsticks; ``python -m variants.engine.traffic_report`` prints their figures
+over several seeds (`variants.engine.traffic_report`).
 """
 
 from __future__ import annotations
@@ -360,69 +364,3 @@ def drift_scenario(seed: int | None = None, **options: Any) -> tuple[Population,
     """
     population = Population(DRIFT_BEFORE, changes=[(DRIFT_AT, DRIFT_AFTER)], seed=seed)
     return population, make_slot(population.arms, "BANDIT", {"seed": seed, "half_life": 1000, **options})
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Print the reference figures: ``python -m variants.engine.traffic --seeds 10``."""
-    import argparse
-    import statistics as pystats
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--seeds", type=int, default=5, help="runs per scenario (seeds 0..N-1)")
-    parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--refresh-every", type=int, default=250, help="visitors between weight refreshes")
-    args = parser.parse_args(argv)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-
-    def describe(name: str, values: list[float], fmt: str, worst=max) -> None:
-        print(
-            f"{name}: median {fmt.format(pystats.median(values))}, mean {fmt.format(pystats.mean(values))}, "
-            f"worst {fmt.format(worst(values))}, all: {', '.join(fmt.format(v) for v in sorted(values))}"
-        )
-
-    configurations = [
-        ("Thompson sampling (default)", {}),
-        ("Thompson sampling, textbook posterior (temperature 1)", {"temperature": 1.0}),
-        ("top-two Thompson sampling", {"algorithm": "top_two"}),
-        ("UCB1", {"algorithm": "ucb1"}),
-        ("epsilon-greedy (0.1)", {"algorithm": "epsilon_greedy"}),
-    ]
-    for label, options in configurations:
-        ratios = []
-        for seed in seeds:
-            population, slot = stationary_scenario(seed, **options)
-            result = simulate_traffic(
-                population, EngineDriver(slot), visitors=20_000, refresh_every=args.refresh_every, seed=seed
-            )
-            ratios.append(result.regret_ratio)
-        describe(f"(a) 5 arms at 2-5%, 20,000 visitors, {label}: regret / even-split regret", ratios, "{:.3f}")
-
-    fractions, blind = [], []
-    for seed in seeds:
-        population, slot = segmented_scenario(seed)
-        result = simulate_traffic(
-            population, EngineDriver(slot), visitors=50_000, refresh_every=args.refresh_every, seed=seed
-        )
-        fractions.append(result.oracle_fraction)
-        blind.append(result.best_arm_conversions / result.oracle_conversions)
-    describe(
-        "(b) contextual, 3 segments, 50,000 visitors: share of the per-segment oracle's conversions",
-        fractions,
-        "{:.3f}",
-        worst=min,
-    )
-    print(f"    (the best single arm for everyone would reach {pystats.mean(blind):.3f})")
-
-    delays = []
-    for seed in seeds:
-        population, slot = drift_scenario(seed)
-        result = simulate_traffic(
-            population, EngineDriver(slot), visitors=2 * DRIFT_AT, refresh_every=args.refresh_every, seed=seed
-        )
-        delay = result.visitors_until_share("c", 0.5, after=DRIFT_AT)
-        delays.append(float(delay) if delay is not None else math.inf)
-    describe("(c) drift: visitors after the change until the new best arm has > 50% of the weight", delays, "{:.0f}")
-
-
-if __name__ == "__main__":
-    main()
