@@ -41,7 +41,7 @@ POLICY_HELP = {
     POLICY_CONTEXTUAL: gettext_noop("Contextual bandit: learn the best variant per audience"),
 }
 
-#: bandit algorithms (`bandits.ALGORITHMS` maps each to its class)
+#: bandit algorithms (`policies.ALGORITHM_CLASSES` maps each to its class)
 ALGORITHMS = ("thompson", "top_two", "ucb1", "epsilon_greedy")
 DEFAULT_ALGORITHM = "thompson"
 #: how reasons name them ("Exploring: 12% share (Thompson sampling)")
