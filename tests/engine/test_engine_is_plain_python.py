@@ -11,6 +11,7 @@ MODULES = [
     "variants.engine",
     "variants.engine.policies",
     "variants.engine.traffic",
+    "variants.engine.traffic_report",
     "rules.providers.weather",
     "rules.ml.emotion",
 ]
