@@ -109,9 +109,35 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 GRAPHENE = {"SCHEMA": "grapple.schema.schema"}  # for graphene tools; Tailor's URL passes it itself
 GRAPPLE = {"APPS": {"home": ""}, "EXPOSE_GRAPHIQL": True}
 
+# Django's cache (Tailor keeps weather per cell in it, TAILOR["WEATHER_CACHE"]): Redis, shared by every
+# process, when REDIS_URL is set; else in-process memory. Short socket timeouts: a cache lookup must not
+# cost more than the work it saves when Redis is slow or down.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+        if os.environ.get("REDIS_URL")
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "tailor-demo",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    )
+}
+
 TAILOR = {
     "REDIS_URL": os.environ.get("REDIS_URL") or None,
 }
+
+# Background tasks (django-tasks): Wagtail's own, and Tailor's event flush (`variants.tasks`). The demo
+# runs each in the process that enqueues it, so there is no worker to start; Tailor's flush then costs
+# one request per minute per process a bounded batch. A production site runs them in a worker, e.g.
+# django-tasks-db: INSTALLED_APPS += ["django_tasks_db"], BACKEND "django_tasks_db.DatabaseBackend",
+# and `manage.py db_worker` beside the app servers.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 LOGGING = {
     "version": 1,

@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "WEATHER_URL": "https://api.open-meteo.com",
     "WEATHER_TIMEOUT": 0.3,
     "WEATHER_CACHE_SECONDS": 900,
+    # The Django cache (an alias of CACHES) holding weather per cell; Redis shares it between processes.
+    "WEATHER_CACHE": "default",
     # Fuzzy matching threshold for Country/City conditions (0-100).
     "GEO_FUZZY_THRESHOLD": 85,
     # Consent assumed when the request says nothing (Sec-GPC / DNT always mean no optional consent).
@@ -48,10 +50,12 @@ DEFAULTS: dict[str, Any] = {
     "EVENT_LOG_MAXLEN": 1_000_000,
     # Event log rows in the database are kept this long (never less than TOKEN_MAX_AGE: they dedupe).
     "EVENT_LOG_RETENTION_DAYS": 90,
-    # How often a process folds new events into the hourly aggregates while recording events;
-    # None: only `manage.py tailor_flush_events` does.
+    # How often a process recording events enqueues the background task that folds them into the
+    # hourly aggregates (Django's TASKS setting says where it runs: `variants.tasks`);
+    # None: never, only `manage.py tailor_flush_events` does.
     "FLUSH_INTERVAL_SECONDS": 60,
-    # Most events one flush folds in (bounds the time an automatic flush adds to a request).
+    # Most events one flush task folds in per source (with the immediate TASKS backend it runs in a
+    # request: this bounds the time it adds; with a worker it may be larger).
     "FLUSH_BATCH_SIZE": 5000,
 }
 

@@ -6,21 +6,25 @@
 
 Modes: ``normal`` (the answer, after `delay` seconds if set), ``slow`` (sleeps `delay`, default 2 s,
 then answers), ``drip`` (sends the whole response, headers included, a byte every `drip_interval` seconds),
-``error`` (HTTP 500), ``malformed`` (200, not JSON), ``missing`` (200, JSON without
+``drip_body`` (the headers at once, then the body a byte every `drip_interval` seconds), ``error`` (HTTP 500), ``malformed`` (200, not JSON), ``missing`` (200, JSON without
 ``current.weather_code``), ``huge`` (200, a valid JSON body padded by `huge_bytes`, with or without
 a Content-Length as `declare_length` says). Requests with missing
-or invalid coordinates get Open-Meteo's 400 answer. Every request is recorded in `requests`.
+or invalid coordinates get Open-Meteo's 400 answer. Every request is recorded in `requests`, and
+`connection_count` counts the TCP connections accepted (keep-alive reuses one for many requests).
+
+``FakeOpenMeteo(tls=(certfile, keyfile))`` speaks HTTPS instead (`base_url` then starts with https).
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-MODES = ("normal", "slow", "drip", "error", "malformed", "missing", "huge")
+MODES = ("normal", "slow", "drip", "drip_body", "error", "malformed", "missing", "huge")
 
 
 class FakeOpenMeteo:
@@ -36,6 +40,7 @@ class FakeOpenMeteo:
         drip_interval: float = 0.05,
         huge_bytes: int = 1024 * 1024,
         declare_length: bool = True,
+        tls: tuple[str, str] | None = None,
     ):
         self.mode = mode
         self.weather_code = weather_code
@@ -46,7 +51,9 @@ class FakeOpenMeteo:
         self.drip_interval = drip_interval
         self.huge_bytes = huge_bytes
         self.declare_length = declare_length
+        self.tls = tls
         self.requests: list[dict[str, str]] = []
+        self.connection_count = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -71,11 +78,16 @@ class FakeOpenMeteo:
     def base_url(self) -> str:
         assert self._server is not None, "start() the server first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def start(self) -> Self:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True  # a handler still sleeping must not hold up stop()
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            # The handshake runs on the handler's thread (in setup), not in the accepting loop.
+            server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -101,6 +113,10 @@ class FakeOpenMeteo:
     def record(self, query: dict[str, str]) -> None:
         with self._lock:
             self.requests.append(query)
+
+    def connected(self) -> None:
+        with self._lock:
+            self.connection_count += 1
 
     def answer(self, latitude: float, longitude: float) -> dict:
         return {
@@ -132,6 +148,9 @@ class FakeOpenMeteo:
 def _handler_for(fake: FakeOpenMeteo) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # As real servers do: with Nagle on, the body (a second small write) waits for the client's
+        # delayed ACK of the headers, 40 ms on Linux, on every request of a kept-alive connection.
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):  # keep test output quiet
             pass
@@ -171,15 +190,18 @@ def _handler_for(fake: FakeOpenMeteo) -> type[BaseHTTPRequestHandler]:
                     self.close_connection = True
                     self.send_head(200, None)
                     self.wfile.write(body)
-            elif mode == "drip":
-                # The whole response, status line and headers included, one byte at a time: each read
-                # succeeds quickly, so only a deadline on the whole exchange ends it.
+            elif mode in ("drip", "drip_body"):
+                # One byte at a time: each read succeeds quickly, so only a deadline on the whole
+                # exchange ends it. `drip` drips the status line and headers too.
                 body = json.dumps(fake.answer(latitude, longitude)).encode()
                 head = (
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n"
                 ).encode()
-                response = head + body
+                if mode == "drip_body":
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                response = head + body if mode == "drip" else body
                 for i in range(len(response)):
                     if not fake.sleep(fake.drip_interval):
                         return
@@ -203,10 +225,17 @@ def _handler_for(fake: FakeOpenMeteo) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.flush()
 
+        def setup(self):
+            fake.connected()
+            if fake.tls:
+                self.request.settimeout(5)
+                self.request.do_handshake()
+            super().setup()
+
         def handle(self):
             try:
                 super().handle()
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):  # the client gave up
                 pass
 
     return Handler

@@ -17,5 +17,9 @@ WHITENOISE_AUTOREFRESH = True
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
+# Process-local caches whatever REDIS_URL says: concurrent runs must not share Wagtail's cached site
+# roots or weather answers; tests of the Redis cache build their own.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # The embedded default (database) unless a test opts into Redis with the `redis_tailor` fixture.
 TAILOR = {}

@@ -1,59 +1,41 @@
-"""The weather provider against a real HTTP server on 127.0.0.1 speaking Open-Meteo's format.
+"""The weather provider against a real HTTP server on 127.0.0.1 speaking Open-Meteo's format, with
+Django's own cache backends (LocMemCache, RedisCache) as its cache and pybreaker as its breaker.
 
-Run alone with: .venv/bin/python -m pytest -p no:django tests/test_weather_provider.py
+Run alone with: .venv/bin/python -m pytest tests/test_weather_provider.py (no database; the Redis tests
+need REDIS_URL). The provider is plain Python: the tests build Django's cache backends directly. The
+HTTP client and the breaker alone are tested in test_upstream.py, the weather values (WMO codes, cells,
+frontend input) in test_weather_values.py. This file stays whole: one concept, the provider's
+behaviour, whose sections share the server, cache and clock fixtures.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
+import pickle
 import socket
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
 
+import pybreaker
 import pytest
-import redis
-from hypothesis import given
-from hypothesis import strategies as st
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from django.core.cache.backends.redis import RedisCache
+from freezegun import freeze_time
 
 from rules.engine.context import InvalidContext
-from rules.providers.cache import MISSING, MemoryCache, RedisCache, TieredCache
-from rules.providers.resilience import CircuitBreaker, UpstreamError, get_json
-from rules.providers.weather import (
-    CONDITIONS,
-    Cell,
-    OpenMeteoProvider,
-    Weather,
-    cell_of,
-    condition_for_code,
-    parse_current,
-    resolve_weather,
-    weather_cache,
-    weather_from_input,
-)
+from rules.providers.cells import cell_of
+from rules.providers.open_meteo import OpenMeteoProvider
+from rules.providers.weather import Weather, resolve_weather
 from tests.openmeteo_server import FakeOpenMeteo
+from tests.services import redis_url, require_redis
+from tests.weather_support import FrozenClock, count_threads_started, locmem_cache
 
 SEOUL = (37.5665, 126.978)  # cell 37.5..37.6 x 126.9..127.0, asked upstream as 37.55, 126.95
 SEOUL_SAME_CELL = (37.5012, 126.9001)
 SEOUL_NEXT_CELL = (37.6001, 126.978)
 TIMING_MARGIN = 0.15
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -64,13 +46,21 @@ def server():
 
 @pytest.fixture
 def clock():
-    return FakeClock()
+    # Only tests that move the clock freeze it: a frozen monotonic clock would also freeze the
+    # HTTP deadline, which the timing tests need running.
+    with freeze_time("2026-11-30 08:00:00") as frozen:
+        yield FrozenClock(frozen)
 
 
 @pytest.fixture
-def make_provider(server, clock):
+def cache():
+    return locmem_cache()
+
+
+@pytest.fixture
+def make_provider(server, cache):
     def make(**kwargs) -> OpenMeteoProvider:
-        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("cache", cache)
         return OpenMeteoProvider(server.base_url, **kwargs)
 
     return make
@@ -78,69 +68,18 @@ def make_provider(server, clock):
 
 @pytest.fixture
 def redis_client():
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis not reachable at {url} (CI=true: Redis tests must run)")
-        pytest.skip(f"Redis not reachable at {url}; start redis-server or set REDIS_URL to run")
-    prefix = f"tailor:weather:test-{uuid.uuid4().hex}:"
+    client = require_redis()
+    prefix = f"tailor-weather-test-{uuid.uuid4().hex}"
     yield client, prefix
-    keys = list(client.scan_iter(match=prefix + "*"))
+    keys = list(client.scan_iter(match=f"*{prefix}*"))
     if keys:
         client.delete(*keys)
     client.close()
 
 
-# -- WMO codes -------------------------------------------------------------------------------------
-
-# Written out from the WMO table Open-Meteo documents, independently of the provider's own mapping.
-WMO_EXPECTED = {
-    0: "clear",  # clear sky
-    1: "clear",  # mainly clear
-    2: "clouds",  # partly cloudy
-    3: "clouds",  # overcast
-    45: "fog",
-    48: "fog",  # depositing rime fog
-    51: "drizzle",
-    53: "drizzle",
-    55: "drizzle",
-    56: "drizzle",  # freezing drizzle
-    57: "drizzle",
-    61: "rain",
-    63: "rain",
-    65: "rain",
-    66: "rain",  # freezing rain
-    67: "rain",
-    80: "rain",  # rain showers
-    81: "rain",
-    82: "rain",
-    71: "snow",
-    73: "snow",
-    75: "snow",
-    77: "snow",  # snow grains
-    85: "snow",  # snow showers
-    86: "snow",
-    95: "thunderstorm",
-    96: "thunderstorm",  # with slight hail
-    99: "thunderstorm",  # with heavy hail
-}
-
-
-@pytest.mark.parametrize(("code", "condition"), sorted(WMO_EXPECTED.items()))
-def test_every_wmo_code_maps_to_its_condition(code, condition):
-    assert condition_for_code(code) == condition
-
-
-@pytest.mark.parametrize("code", [c for c in range(-1, 101) if c not in WMO_EXPECTED] + [None, 1000])
-def test_codes_outside_the_wmo_table_are_unknown(code):
-    assert condition_for_code(code) is None
-
-
-def test_every_condition_is_reachable_from_some_code():
-    assert {condition_for_code(c) for c in WMO_EXPECTED} == set(CONDITIONS)
+def redis_cache(key_prefix: str, url: str | None = None) -> RedisCache:
+    """Django's own RedisCache, as CACHES would build it (one per process)."""
+    return RedisCache(url or redis_url(), {"KEY_PREFIX": key_prefix})
 
 
 # -- talking to Open-Meteo -------------------------------------------------------------------------
@@ -178,7 +117,7 @@ def test_an_unknown_weather_code_is_an_unknown_condition_not_a_failure(server, m
 
     assert weather is not None and weather.condition is None and weather.code == 42
     assert weather.temperature_c == 3.4
-    assert provider.breaker.state == "closed"
+    assert provider.circuit.state == "closed"
 
 
 def test_a_slow_server_is_abandoned_at_the_default_timeout(server, make_provider):
@@ -195,54 +134,63 @@ def test_a_slow_server_is_abandoned_at_the_default_timeout(server, make_provider
     assert server.request_count == 1
 
 
-def test_a_server_dripping_bytes_cannot_stretch_the_deadline(server, make_provider):
+@pytest.mark.parametrize("mode", ["drip", "drip_body"])
+def test_a_server_dripping_bytes_cannot_stretch_the_deadline(server, make_provider, monkeypatch, mode):
     # Each byte arrives well within a per-read socket timeout; only a deadline on the whole exchange
-    # stops this. The abandoned exchange must also free its thread instead of reading on.
-    server.mode, server.drip_interval = "drip", 0.02
+    # stops this, whether the drip is in the headers or in the body. No thread runs the exchange.
+    server.mode, server.drip_interval = mode, 0.02
+    provider = make_provider(timeout=0.2)
+    started_threads = count_threads_started(monkeypatch)
 
     started = time.monotonic()
-    weather = make_provider(timeout=0.2).current(*SEOUL)
+    weather = provider.current(*SEOUL)
     elapsed = time.monotonic() - started
 
     assert weather is None
     assert elapsed < 0.2 + TIMING_MARGIN
-    deadline = time.monotonic() + 1.0
-    while any(t.name == "tailor-http-get" for t in threading.enumerate()) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not any(t.name == "tailor-http-get" for t in threading.enumerate())
+    assert started_threads == []
+
+
+def test_a_fetch_starts_no_thread_and_reuses_its_connection(server, make_provider, monkeypatch):
+    provider = make_provider()
+    started_threads = count_threads_started(monkeypatch)
+
+    for i in range(5):  # five cells: five upstream requests
+        assert provider.current(SEOUL[0] + i * 0.1, SEOUL[1]) is not None
+
+    assert server.request_count == 5
+    assert started_threads == []
+    assert server.connection_count == 1  # keep-alive: one pooled connection for all five
+
+
+def test_a_connection_abandoned_at_the_deadline_is_not_reused(server, make_provider):
+    server.mode, server.drip_interval = "drip_body", 0.02
+    provider = make_provider(timeout=0.2)
+    assert provider.current(*SEOUL) is None
+
+    server.mode = "normal"
+    weather = provider.current(*SEOUL_NEXT_CELL)
+
+    assert weather is not None and weather.condition == "rain"  # not the rest of the dripped body
+    assert server.connection_count == 2
 
 
 @pytest.mark.parametrize("mode", ["error", "malformed", "missing", "huge"])
 def test_an_unusable_answer_is_unknown_weather_and_counts_as_a_failure(server, make_provider, mode):
     server.mode = mode
-    breaker = CircuitBreaker(1, 30)
+    breaker = pybreaker.CircuitBreaker(fail_max=1, reset_timeout=30)
     provider = make_provider(breaker=breaker)
 
     assert provider.current(*SEOUL) is None
     assert server.request_count == 1
-    assert breaker.state == "open"
+    assert breaker.current_state == "open"
 
 
-def test_a_huge_body_without_content_length_is_cut_off_at_the_size_cap(server):
-    server.mode, server.declare_length = "huge", False
-
-    with pytest.raises(UpstreamError, match="larger than 65536 bytes"):
-        get_json(f"{server.base_url}/v1/forecast?latitude=1&longitude=2", timeout=2.0)
-
-
-def test_the_same_answer_under_the_size_cap_is_accepted(server):
-    server.mode, server.declare_length, server.huge_bytes = "huge", False, 1000
-
-    data = get_json(f"{server.base_url}/v1/forecast?latitude=1&longitude=2", timeout=2.0)
-
-    assert data["current"]["weather_code"] == 61
-
-
-def test_an_unreachable_upstream_is_unknown_weather(clock):
+def test_an_unreachable_upstream_is_unknown_weather(cache):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    provider = OpenMeteoProvider(f"http://127.0.0.1:{port}", clock=clock)
+    provider = OpenMeteoProvider(f"http://127.0.0.1:{port}", cache=cache)
 
     assert provider.current(*SEOUL) is None
 
@@ -253,7 +201,7 @@ def test_failures_are_logged_without_coordinates_finer_than_the_cell(server, mak
     with caplog.at_level(logging.WARNING, logger="rules.providers"):
         make_provider().current(37.56789, 126.97812)
 
-    (record,) = [r for r in caplog.records if r.name == "rules.providers.weather"]
+    (record,) = [r for r in caplog.records if r.name == "rules.providers.open_meteo"]
     assert record.levelno == logging.WARNING
     message = record.getMessage()
     assert "37.5,126.9" in message and "HTTP 500" in message
@@ -283,50 +231,17 @@ def test_invalid_coordinates_raise_value_error_naming_the_field(server, make_pro
     assert server.request_count == 0
 
 
-def test_parse_current_converts_local_time_to_utc_and_tolerates_a_missing_temperature():
-    payload = {
-        "utc_offset_seconds": 32400,
-        "current": {"time": "2026-11-30T17:00", "weather_code": 3.0, "is_day": 1},
-    }
-
-    weather = parse_current(payload)
-
-    assert weather.observed_at == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-    assert (weather.condition, weather.code, weather.temperature_c, weather.is_day) == (
-        "clouds",
-        3,
-        None,
-        True,
-    )
-
-
-@pytest.mark.parametrize(
-    "payload",
-    [
-        [],
-        {"current": None},
-        {"current": {"weather_code": "61"}},
-        {"current": {"weather_code": True}},
-        {"current": {"weather_code": 61.5}},
-        {"error": True, "reason": "Parameter 'current' is invalid"},
-    ],
-)
-def test_parse_current_rejects_answers_without_a_usable_weather_code(payload):
-    with pytest.raises(UpstreamError):
-        parse_current(payload)
-
-
 # -- circuit breaker -------------------------------------------------------------------------------
 
 
 def test_breaker_opens_after_consecutive_failures_and_stops_calling_upstream(server, make_provider, clock):
     server.mode = "error"
-    breaker = CircuitBreaker(3, 30.0, clock=clock)
+    breaker = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=30.0)
     provider = make_provider(breaker=breaker, negative_ttl=0)  # every call reaches the breaker
 
     for _ in range(3):
         assert provider.current(*SEOUL) is None
-    assert breaker.state == "open"
+    assert breaker.current_state == "open"
     for _ in range(5):
         assert provider.current(*SEOUL) is None
     assert server.request_count == 3
@@ -338,31 +253,30 @@ def test_breaker_opens_after_consecutive_failures_and_stops_calling_upstream(ser
 
 def test_breaker_half_opens_after_the_cool_down_and_a_good_trial_closes_it(server, make_provider, clock):
     server.mode = "error"
-    breaker = CircuitBreaker(2, 30.0, clock=clock)
+    breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=30.0)
     provider = make_provider(breaker=breaker, negative_ttl=0)
     provider.current(*SEOUL), provider.current(*SEOUL)
-    assert breaker.state == "open"
+    assert breaker.current_state == "open"
 
-    clock.advance(30)
-    assert breaker.state == "half_open"
+    clock.advance(30)  # pybreaker half-opens on the next call: that call is the trial
     server.mode = "normal"
     weather = provider.current(*SEOUL)
 
     assert weather is not None and weather.condition == "rain"
     assert server.request_count == 3
-    assert breaker.state == "closed"
+    assert breaker.current_state == "closed"
 
 
 def test_a_failed_trial_reopens_the_breaker_for_another_cool_down(server, make_provider, clock):
     server.mode = "error"
-    breaker = CircuitBreaker(2, 30.0, clock=clock)
+    breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=30.0)
     provider = make_provider(breaker=breaker, negative_ttl=0)
     provider.current(*SEOUL), provider.current(*SEOUL)
 
     clock.advance(30)
     assert provider.current(*SEOUL) is None  # the trial
     assert server.request_count == 3
-    assert breaker.state == "open"
+    assert breaker.current_state == "open"
     clock.advance(29)
     provider.current(*SEOUL)
     assert server.request_count == 3
@@ -371,48 +285,64 @@ def test_a_failed_trial_reopens_the_breaker_for_another_cool_down(server, make_p
     assert server.request_count == 4
 
 
-def test_a_success_resets_the_failure_count(clock):
-    breaker = CircuitBreaker(3, 30.0, clock=clock)
+def test_the_failure_that_opens_the_breaker_is_still_logged_and_remembered(server, make_provider, cache, caplog):
+    # pybreaker's default replaces the failure that trips it with a CircuitBreakerError; the provider
+    # must still see an upstream failure (logged, remembered briefly), not a call turned away.
+    server.mode = "error"
+    provider = make_provider(breaker=pybreaker.CircuitBreaker(fail_max=1, reset_timeout=30))
 
-    breaker.record_failure(), breaker.record_failure()
-    breaker.record_success()
-    breaker.record_failure(), breaker.record_failure()
+    with caplog.at_level(logging.WARNING, logger="rules.providers"):
+        assert provider.current(*SEOUL) is None
 
-    assert breaker.state == "closed"
-    breaker.record_failure()
-    assert breaker.state == "open"
+    assert any("HTTP 500" in r.getMessage() for r in caplog.records)
+    assert cache.get(provider.cache_key(cell_of(*SEOUL)), "missing") is None
 
 
-def test_half_open_lets_exactly_one_of_many_concurrent_callers_through(clock):
-    breaker = CircuitBreaker(1, 30.0, clock=clock)
-    breaker.record_failure()
+def test_in_half_open_one_trial_reaches_upstream_whatever_the_cells_asked(server, make_provider, clock):
+    server.mode = "error"
+    breaker = pybreaker.CircuitBreaker(fail_max=1, reset_timeout=30.0)
+    provider = make_provider(breaker=breaker, negative_ttl=0)
+    assert provider.current(*SEOUL) is None
     clock.advance(30)
-    barrier = threading.Barrier(16)
-    allowed = []
+    server.mode, server.delay = "normal", 0.2
+    barrier = threading.Barrier(12)
+    answers = []
 
-    def ask():
+    def ask(i):
         barrier.wait()
-        allowed.append(breaker.allow())
+        answers.append(provider.current(-30.05 - i, 150.05))  # twelve different cells
 
-    threads = [threading.Thread(target=ask) for _ in range(16)]
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(12)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
 
-    assert allowed.count(True) == 1
+    assert server.request_count == 2  # the failure, then one trial
+    assert sum(a is not None for a in answers) == 1
+    assert breaker.current_state == "closed"
 
 
-def test_a_trial_that_never_reports_back_does_not_wedge_the_breaker(clock):
-    breaker = CircuitBreaker(1, 30.0, clock=clock)
-    breaker.record_failure()
-    clock.advance(30)
-    assert breaker.allow() is True  # the trial's caller then vanishes without reporting
-    assert breaker.allow() is False
+def test_concurrent_fetches_of_different_cells_are_not_serialized_by_the_breaker(server, make_provider):
+    # pybreaker's own call() holds a lock across the call: eight 0.2 s fetches would take 1.6 s.
+    server.delay = 0.2
+    provider = make_provider()
+    barrier = threading.Barrier(8)
+    answers = []
 
-    clock.advance(30)
+    def ask(i):
+        barrier.wait()
+        answers.append(provider.current(-40.05 - i, 100.05))
 
-    assert breaker.allow() is True
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert time.monotonic() - started < 0.2 + 0.3
+    assert len(answers) == 8 and all(a is not None for a in answers)
 
 
 # -- caching per cell ------------------------------------------------------------------------------
@@ -488,89 +418,88 @@ def test_concurrent_misses_on_one_cell_make_a_single_upstream_request(server, ma
     assert len(results) == 8 and all(r is not None and r.condition == "rain" for r in results)
 
 
-def test_memory_cache_evicts_the_least_recently_used_entry(clock):
-    cache = MemoryCache(2, clock=clock)
-    cache.set("a", 1, 60)
-    cache.set("b", 2, 60)
-    cache.get("a")  # a is now more recent than b
+def test_a_remembered_failure_is_told_apart_from_a_miss(server, make_provider, cache):
+    provider = make_provider()
+    cache.set(provider.cache_key(cell_of(*SEOUL)), None, 60)  # what a failure leaves
 
-    cache.set("c", 3, 60)
-
-    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (1, MISSING, 3)
-    assert len(cache) == 2
+    assert provider.current(*SEOUL) is None
+    assert server.request_count == 0
+    assert provider.current(*SEOUL_NEXT_CELL) is not None  # a miss asks upstream
+    assert server.request_count == 1
 
 
-def test_memory_cache_keeps_none_apart_from_a_miss(clock):
-    cache = MemoryCache(clock=clock)
-    cache.set("failed", None, 60)
+def test_cache_keys_name_the_upstream_so_answers_from_another_are_not_reused(server, cache):
+    with FakeOpenMeteo(weather_code=0) as other:
+        first = OpenMeteoProvider(server.base_url, cache=cache)
+        second = OpenMeteoProvider(other.base_url, cache=cache)
 
-    assert cache.get("failed") is None
-    assert cache.get("never-set") is MISSING
-
-
-def test_weather_survives_a_json_round_trip_through_a_cache():
-    weather = Weather("rain", 3.4, True, 61, "open-meteo", datetime(2026, 11, 30, 8, tzinfo=UTC))
-
-    assert Weather.from_dict(json.loads(json.dumps(weather.to_dict()))) == weather
+        assert first.current(*SEOUL).condition == "rain"
+        assert second.current(*SEOUL).condition == "clear"
+        assert (server.request_count, other.request_count) == (1, 1)
+        assert first.current(*SEOUL_SAME_CELL).condition == "rain"  # each keeps its own answer
+        assert server.request_count == 1
 
 
-# -- Redis -----------------------------------------------------------------------------------------
+# -- Redis (Django's RedisCache) -------------------------------------------------------------------
 
 
 @pytest.mark.redis
-def test_redis_shares_the_cache_between_processes(server, clock, redis_client):
+def test_redis_shares_the_cache_between_processes(server, redis_client):
     client, prefix = redis_client
-    process_a = OpenMeteoProvider(server.base_url, cache=weather_cache(client, prefix=prefix), clock=clock)
-    process_b = OpenMeteoProvider(server.base_url, cache=weather_cache(client, prefix=prefix), clock=clock)
+    process_a = OpenMeteoProvider(server.base_url, cache=redis_cache(prefix))
+    process_b = OpenMeteoProvider(server.base_url, cache=redis_cache(prefix))
 
     weather_a = process_a.current(*SEOUL)
     weather_b = process_b.current(*SEOUL_SAME_CELL)
 
     assert weather_a == weather_b and weather_a is not None
     assert server.request_count == 1
-    key = prefix + cell_of(*SEOUL).key
-    assert json.loads(client.get(key))["condition"] == "rain"
+    key = redis_cache(prefix).make_key(process_a.cache_key(cell_of(*SEOUL)))
+    assert pickle.loads(client.get(key))["condition"] == "rain"  # Django's RedisCache pickles values
     assert 890 < client.ttl(key) <= 900
 
 
 @pytest.mark.redis
-def test_redis_remembers_a_failure_for_a_minute_only(server, clock, redis_client):
+def test_redis_remembers_a_failure_for_a_minute_only(server, redis_client):
     client, prefix = redis_client
     server.mode = "error"
-    provider = OpenMeteoProvider(server.base_url, cache=RedisCache(client, prefix), clock=clock)
+    provider = OpenMeteoProvider(server.base_url, cache=redis_cache(prefix))
 
     assert provider.current(*SEOUL) is None
 
-    key = prefix + cell_of(*SEOUL).key
-    assert client.get(key) == b"null"
+    key = redis_cache(prefix).make_key(provider.cache_key(cell_of(*SEOUL)))
+    assert client.exists(key) and pickle.loads(client.get(key)) is None
     assert 50 < client.ttl(key) <= 60
 
 
 @pytest.mark.redis
-def test_a_corrupt_redis_entry_is_a_miss(server, clock, redis_client):
+def test_a_corrupt_redis_entry_is_a_miss(server, redis_client):
     client, prefix = redis_client
-    client.set(prefix + cell_of(*SEOUL).key, b"\xff not json", ex=60)
-    provider = OpenMeteoProvider(server.base_url, cache=RedisCache(client, prefix), clock=clock)
+    cache = redis_cache(prefix)
+    provider = OpenMeteoProvider(server.base_url, cache=cache)
+    client.set(cache.make_key(provider.cache_key(cell_of(*SEOUL))), b"\xff not json", ex=60)
 
     weather = provider.current(*SEOUL)
 
     assert weather is not None and weather.condition == "rain"
     assert server.request_count == 1
+    assert provider.cache_breaker.current_state == "closed"  # the cache answered: it is not turned off
+    assert provider.current(*SEOUL_SAME_CELL) == weather  # the entry was overwritten
+    assert server.request_count == 1
 
 
-def test_an_unreachable_redis_degrades_to_no_cache_without_raising(server, clock, caplog):
+def unreachable_redis_cache() -> RedisCache:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    down = redis.Redis(
-        host="127.0.0.1",
-        port=port,
-        socket_connect_timeout=0.2,
-        socket_timeout=0.2,
-        retry=Retry(NoBackoff(), 0),
+    return RedisCache(
+        f"redis://127.0.0.1:{port}/0",
+        {"OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}},
     )
-    cache = RedisCache(down, "tailor:weather:", clock=clock)
-    provider = OpenMeteoProvider(server.base_url, cache=cache, clock=clock)
+
+
+def test_an_unreachable_redis_degrades_to_no_cache_without_raising(server, caplog):
+    provider = OpenMeteoProvider(server.base_url, cache=unreachable_redis_cache())
 
     with caplog.at_level(logging.WARNING, logger="rules.providers"):
         first = provider.current(*SEOUL)
@@ -578,90 +507,36 @@ def test_an_unreachable_redis_degrades_to_no_cache_without_raising(server, clock
 
     assert first is not None and second is not None
     assert server.request_count == 2
-    assert any("Redis cache read failed" in r.getMessage() for r in caplog.records)
-    assert cache.breaker.state == "open"  # the second request did not wait on Redis again
+    assert any("weather cache read failed" in r.getMessage() for r in caplog.records)
+    assert provider.cache_breaker.current_state == "open"  # the second request did not wait on Redis again
 
 
-def test_the_tiered_cache_copies_a_far_hit_near(clock):
-    near, far = MemoryCache(clock=clock), MemoryCache(clock=clock)
-    far.set("k", {"v": 1}, 900)
-    cache = TieredCache(near, far, near_ttl=60)
+def test_while_redis_is_down_the_fallback_cache_stands_in(server, caplog):
+    fallback = locmem_cache()
+    provider = OpenMeteoProvider(server.base_url, cache=unreachable_redis_cache(), fallback=fallback)
 
-    assert cache.get("k") == {"v": 1}
-    assert near.get("k") == {"v": 1}
-    clock.advance(61)
-    assert near.get("k") is MISSING
+    with caplog.at_level(logging.WARNING, logger="rules.providers"):
+        started = time.monotonic()
+        first = provider.current(*SEOUL)
+        second = provider.current(*SEOUL_SAME_CELL)
+        third = provider.current(*SEOUL)
 
-
-# -- cells -----------------------------------------------------------------------------------------
-
-
-@given(
-    latitude=st.floats(-90, 90),
-    longitude=st.floats(-180, 180),
-    degrees=st.sampled_from([0.1, 0.25, 0.5, 0.7, 1.0]),
-)
-def test_every_point_on_the_globe_falls_in_exactly_one_cell_that_contains_it(latitude, longitude, degrees):
-    cell = cell_of(latitude, longitude, degrees)
-
-    assert cell.contains(latitude, longitude)
-    assert cell.south <= latitude <= cell.north and cell.west <= longitude <= cell.east
-    assert 0 < cell.north - cell.south <= degrees + 1e-9
-    for d_row, d_column in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-        assert not Cell(cell.row + d_row, cell.column + d_column, degrees).contains(latitude, longitude)
-    # the point asked upstream lies in the same cell, so the cache key and the question agree
-    assert cell_of(*cell.center, degrees) == cell
+    assert first == second == third and first is not None
+    assert server.request_count == 1  # the upstream is not asked again while Redis is down
+    assert time.monotonic() - started < 1.0  # one Redis timeout (0.2 s), not one per lookup
+    assert fallback.get(provider.cache_key(cell_of(*SEOUL)))["condition"] == "rain"
 
 
-@pytest.mark.parametrize(
-    ("latitude", "longitude", "south", "west"),
-    [
-        (37.3, 127.0, 37.3, 127.0),  # on a boundary: the cell starting there (floor, not round)
-        (37.39, 127.09, 37.3, 127.0),
-        (-0.05, -0.05, -0.1, -0.1),
-        (90, 180, 89.9, 179.9),  # the last row and column are closed
-        (-90, -180, -90, -180),
-    ],
-)
-def test_cells_floor_to_the_grid(latitude, longitude, south, west):
-    cell = cell_of(latitude, longitude)
+def test_a_working_cache_never_touches_the_fallback(server, make_provider):
+    fallback = locmem_cache()
+    provider = make_provider(fallback=fallback)
 
-    assert (cell.south, cell.west) == pytest.approx((south, west))
+    provider.current(*SEOUL)
+
+    assert fallback.get(provider.cache_key(cell_of(*SEOUL)), "missing") == "missing"
 
 
-# -- frontend weather ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("key", ["temperatureC", "temperature_c", "temperature"])
-def test_frontend_weather_accepts_each_temperature_spelling(key):
-    weather = weather_from_input({"condition": "Rain", key: 12.5})
-
-    assert weather == Weather("rain", 12.5, source="input")
-
-
-@pytest.mark.parametrize(
-    ("data", "field", "fragment"),
-    [
-        ({"condition": "sunny"}, "weather.condition", "clear, clouds, fog"),
-        ({"condition": 3}, "weather.condition", "unknown condition"),
-        ({"temperatureC": 61}, "weather.temperatureC", "outside [-90, 60]"),
-        ({"temperature": -90.5}, "weather.temperature", "outside"),
-        ({"temperature_c": math.nan}, "weather.temperature_c", "expected a temperature"),
-        ({"temperatureC": "12"}, "weather.temperatureC", "expected a temperature"),
-        ({"temperatureC": True}, "weather.temperatureC", "expected a temperature"),
-        ({"temperatureC": 1, "temperature": 1}, "weather.temperature", "once"),
-        ({"condition": "rain", "temprature": 3}, "weather.temprature", "unknown weather field"),
-        ({"condition": "rain", "isDay": "yes"}, "weather.isDay", "true or false"),
-        ({}, "weather", "condition and/or a temperature"),
-        ("rain", "weather", "expected an object"),
-    ],
-)
-def test_invalid_frontend_weather_names_the_field(data, field, fragment):
-    with pytest.raises(InvalidContext) as excinfo:
-        weather_from_input(data)
-
-    assert excinfo.value.field == field
-    assert fragment in excinfo.value.message
+# -- frontend weather or the provider -------------------------------------------------------------
 
 
 def test_frontend_weather_wins_and_the_provider_is_not_called(server, make_provider):

@@ -13,6 +13,9 @@ MODULES = [
     "variants.engine.traffic",
     "variants.engine.traffic_report",
     "rules.providers.weather",
+    "rules.providers.open_meteo",
+    "rules.providers.upstream",
+    "rules.providers.cells",
     "rules.ml.emotion",
 ]
 
