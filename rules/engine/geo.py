@@ -3,170 +3,245 @@
 Facts (shapes in `audience.py`'s table): ``country``, ISO 3166-1 alpha-2 upper case (``"KR"``);
 ``city``, free text as the frontend or a geo header sent it (``"Seoul"``, ``"seoul-si"``, ``"서울"``).
 
-Countries: editors may write codes or names; names resolve to codes through the bundled table below
-(every ISO 3166-1 country's English short name, plus common aliases and native names), so the stored
-condition always holds codes. Cities: both sides are normalised (case, accents, punctuation, and
-administrative suffixes such as "-si", " City", "特別市", "市" dropped), then compared with
-rapidfuzz's `ratio`. There is no transliteration: "서울" matches only when the editor lists "서울".
+Countries: editors may write codes or names; the stored condition always holds codes. The country
+data comes from pycountry (ISO 3166-1: every country's code, name, official and common name), plus
+XK (Kosovo: a user-assigned code, but CDNs send it). A name is looked up, after `_name_key`
+normalisation, in two tables, each built once, on first use:
+
+1. English: pycountry's names, official and common names, and `_COUNTRY_ALIASES`, the few names
+   pycountry lacks (UK, USA, Korea, Holland, 한국, 남한, Россия...).
+2. Other languages, only when the English table has no answer: pycountry's gettext catalogs of
+   country names (domain ``iso3166-1``) in `_NAME_LANGUAGES`, the languages of the native names
+   editors type (Deutschland, 日本, 대한민국, Україна); so Korean editors may write any country in
+   Korean (독일, 일본). A name the catalogs give to two different countries is left out.
+
+A country's shown name (reasons, descriptions, suggestions) is pycountry's common name, else its
+name; ISO's inverted names ("Virgin Islands, British") read badly in a sentence and clash with the
+commas of a list, so `_SHORT_NAMES` gives those. Cities: both sides are normalised (case, accents,
+punctuation, and administrative suffixes such as "-si", " City", "特別市", "市" dropped), then
+compared with rapidfuzz's `ratio`. There is no transliteration: "서울" matches only when the editor
+lists "서울".
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
-from functools import lru_cache
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
-from .i18n import join_or, quoted
+from .i18n import _, gettext_noop, join_or, quoted
 from .params import number_param, text_list
 
-# ISO 3166-1 alpha-2 code and English short name, plus XK (Kosovo, user-assigned but sent by CDNs).
-_COUNTRY_TABLE = """
-AD Andorra|AE United Arab Emirates|AF Afghanistan|AG Antigua and Barbuda|AI Anguilla|AL Albania
-AM Armenia|AO Angola|AQ Antarctica|AR Argentina|AS American Samoa|AT Austria|AU Australia|AW Aruba
-AX Åland Islands|AZ Azerbaijan|BA Bosnia and Herzegovina|BB Barbados|BD Bangladesh|BE Belgium
-BF Burkina Faso|BG Bulgaria|BH Bahrain|BI Burundi|BJ Benin|BL Saint Barthélemy|BM Bermuda|BN Brunei
-BO Bolivia|BQ Caribbean Netherlands|BR Brazil|BS Bahamas|BT Bhutan|BV Bouvet Island|BW Botswana
-BY Belarus|BZ Belize|CA Canada|CC Cocos (Keeling) Islands|CD DR Congo|CF Central African Republic
-CG Congo|CH Switzerland|CI Côte d'Ivoire|CK Cook Islands|CL Chile|CM Cameroon|CN China|CO Colombia
-CR Costa Rica|CU Cuba|CV Cabo Verde|CW Curaçao|CX Christmas Island|CY Cyprus|CZ Czechia|DE Germany
-DJ Djibouti|DK Denmark|DM Dominica|DO Dominican Republic|DZ Algeria|EC Ecuador|EE Estonia|EG Egypt
-EH Western Sahara|ER Eritrea|ES Spain|ET Ethiopia|FI Finland|FJ Fiji|FK Falkland Islands
-FM Micronesia|FO Faroe Islands|FR France|GA Gabon|GB United Kingdom|GD Grenada|GE Georgia
-GF French Guiana|GG Guernsey|GH Ghana|GI Gibraltar|GL Greenland|GM Gambia|GN Guinea|GP Guadeloupe
-GQ Equatorial Guinea|GR Greece|GS South Georgia and the South Sandwich Islands|GT Guatemala|GU Guam
-GW Guinea-Bissau|GY Guyana|HK Hong Kong|HM Heard Island and McDonald Islands|HN Honduras|HR Croatia
-HT Haiti|HU Hungary|ID Indonesia|IE Ireland|IL Israel|IM Isle of Man|IN India
-IO British Indian Ocean Territory|IQ Iraq|IR Iran|IS Iceland|IT Italy|JE Jersey|JM Jamaica
-JO Jordan|JP Japan|KE Kenya|KG Kyrgyzstan|KH Cambodia|KI Kiribati|KM Comoros|KN Saint Kitts and Nevis
-KP North Korea|KR South Korea|KW Kuwait|KY Cayman Islands|KZ Kazakhstan|LA Laos|LB Lebanon
-LC Saint Lucia|LI Liechtenstein|LK Sri Lanka|LR Liberia|LS Lesotho|LT Lithuania|LU Luxembourg
-LV Latvia|LY Libya|MA Morocco|MC Monaco|MD Moldova|ME Montenegro|MF Saint Martin|MG Madagascar
-MH Marshall Islands|MK North Macedonia|ML Mali|MM Myanmar|MN Mongolia|MO Macao
-MP Northern Mariana Islands|MQ Martinique|MR Mauritania|MS Montserrat|MT Malta|MU Mauritius
-MV Maldives|MW Malawi|MX Mexico|MY Malaysia|MZ Mozambique|NA Namibia|NC New Caledonia|NE Niger
-NF Norfolk Island|NG Nigeria|NI Nicaragua|NL Netherlands|NO Norway|NP Nepal|NR Nauru|NU Niue
-NZ New Zealand|OM Oman|PA Panama|PE Peru|PF French Polynesia|PG Papua New Guinea|PH Philippines
-PK Pakistan|PL Poland|PM Saint Pierre and Miquelon|PN Pitcairn Islands|PR Puerto Rico|PS Palestine
-PT Portugal|PW Palau|PY Paraguay|QA Qatar|RE Réunion|RO Romania|RS Serbia|RU Russia|RW Rwanda
-SA Saudi Arabia|SB Solomon Islands|SC Seychelles|SD Sudan|SE Sweden|SG Singapore|SH Saint Helena
-SI Slovenia|SJ Svalbard and Jan Mayen|SK Slovakia|SL Sierra Leone|SM San Marino|SN Senegal
-SO Somalia|SR Suriname|SS South Sudan|ST São Tomé and Príncipe|SV El Salvador|SX Sint Maarten
-SY Syria|SZ Eswatini|TC Turks and Caicos Islands|TD Chad|TF French Southern Territories|TG Togo
-TH Thailand|TJ Tajikistan|TK Tokelau|TL Timor-Leste|TM Turkmenistan|TN Tunisia|TO Tonga|TR Türkiye
-TT Trinidad and Tobago|TV Tuvalu|TW Taiwan|TZ Tanzania|UA Ukraine|UG Uganda
-UM United States Minor Outlying Islands|US United States|UY Uruguay|UZ Uzbekistan|VA Vatican City
-VC Saint Vincent and the Grenadines|VE Venezuela|VG British Virgin Islands|VI U.S. Virgin Islands
-VN Vietnam|VU Vanuatu|WF Wallis and Futuna|WS Samoa|XK Kosovo|YE Yemen|YT Mayotte|ZA South Africa
-ZM Zambia|ZW Zimbabwe
-"""
+#: codes pycountry lacks that geo headers send: Kosovo (user-assigned, used by CDNs and the EU)
+_EXTRA_COUNTRIES = {"XK": "Kosovo"}
 
-# Other names editors write: official and former names, abbreviations, and native names.
+#: shown names for ISO names with a comma ("Congo, The Democratic Republic of the")
+_SHORT_NAMES = {
+    "BQ": "Caribbean Netherlands",
+    "CD": "DR Congo",
+    "FM": "Micronesia",
+    "PS": "Palestine",
+    "SH": "Saint Helena",
+    "VG": "British Virgin Islands",
+    "VI": "U.S. Virgin Islands",
+}
+
+#: names editors write that neither ISO 3166 nor the catalogs below give: abbreviations, former,
+#: colloquial and constituent-country names, and native names the catalogs spell otherwise
 _COUNTRY_ALIASES = {
     "AE": "UAE|الإمارات",
     "BA": "Bosnia",
-    "BN": "Brunei Darussalam",
-    "BO": "Plurinational State of Bolivia",
-    "BQ": "Bonaire|Bonaire, Sint Eustatius and Saba",
-    "BR": "Brasil",
-    "BE": "België|Belgique|Belgien",
-    "BG": "България",
+    "BN": "Brunei",
+    "BQ": "Bonaire",
     "CD": "Democratic Republic of the Congo|Congo, Democratic Republic of the|DRC|Congo-Kinshasa",
-    "CG": "Republic of the Congo|Congo-Brazzaville",
-    "CH": "Schweiz|Suisse|Svizzera",
+    "CG": "Congo-Brazzaville",
     "CI": "Ivory Coast",
-    "CN": "中国|中國|People's Republic of China|PRC",
+    "CN": "PRC",
     "CV": "Cape Verde",
-    "CZ": "Czech Republic|Česko|Česká republika",
-    "DE": "Deutschland|Allemagne|Alemania",
-    "DK": "Danmark",
-    "EG": "مصر",
-    "ES": "España|Espagne",
-    "FI": "Suomi",
-    "FK": "Falklands|Malvinas",
-    "FM": "Federated States of Micronesia",
-    "GB": "UK|Great Britain|Britain|England|Scotland|Wales|Northern Ireland|"
-    "United Kingdom of Great Britain and Northern Ireland",
-    "GR": "Ελλάδα|Hellas",
-    "HK": "香港",
-    "HR": "Hrvatska",
-    "HU": "Magyarország",
-    "IE": "Éire|Republic of Ireland",
-    "IL": "ישראל",
-    "IN": "भारत|Bharat",
+    "FK": "Falkland Islands|Falklands|Malvinas",
+    "GB": "UK|Great Britain|Britain|England|Scotland|Wales|Northern Ireland",
+    "GR": "Hellas",
+    "IE": "Republic of Ireland",
+    "IN": "Bharat",
     "IR": "Persia|ایران",
-    "IS": "Ísland",
-    "IT": "Italia",
-    "JP": "日本|Nippon|Nihon",
-    "KP": "DPRK|Democratic People's Republic of Korea|북한",
-    "KR": "Korea|Republic of Korea|Korea, Republic of|대한민국|한국|남한",
-    "LA": "Lao PDR|Lao People's Democratic Republic",
-    "MD": "Republic of Moldova",
+    "JP": "Nippon|Nihon",
+    "KP": "DPRK|북한",
+    "KR": "Korea|Republic of Korea|한국|남한",
+    "LA": "Lao PDR",
+    "MF": "Saint Martin",
     "MK": "Macedonia",
     "MM": "Burma",
-    "MO": "Macau|澳門|澳门",
-    "MX": "México",
-    "NL": "Nederland|Holland|The Netherlands",
-    "NO": "Norge",
-    "PH": "Pilipinas",
-    "PL": "Polska",
-    "PS": "State of Palestine",
-    "RO": "România",
-    "RS": "Srbija|Србија",
-    "RU": "Russian Federation|Россия",
-    "SA": "KSA|السعودية",
-    "SE": "Sverige",
-    "SG": "新加坡",
-    "SI": "Slovenija",
-    "SK": "Slovensko",
-    "SY": "Syrian Arab Republic",
+    "MO": "Macau",
+    "NL": "Holland",
+    "PN": "Pitcairn Islands",
+    "RU": "Russia|Россия",
+    "SA": "KSA",
+    "SX": "Sint Maarten",
     "SZ": "Swaziland",
-    "TH": "ประเทศไทย|ไทย",
+    "TH": "ประเทศไทย",
     "TL": "East Timor",
     "TR": "Turkey",
-    "TW": "台灣|台湾",
-    "TZ": "United Republic of Tanzania",
-    "UA": "Україна",
-    "US": "USA|U.S.|U.S.A.|United States of America|America",
-    "VA": "Holy See|Vatican",
-    "VE": "Bolivarian Republic of Venezuela",
-    "VI": "US Virgin Islands",
-    "VN": "Việt Nam",
+    "US": "USA|U.S.|U.S.A.|America",
+    "VA": "Vatican City|Vatican|Holy See",
 }
+
+#: pycountry catalogs whose country names resolve too: the languages of the native names editors
+#: type (Korean first-class), e.g. Deutschland (de), 日本 (ja), 中國 (zh_TW), Ελλάδα (el), ไทย (th)
+_NAME_LANGUAGES = (
+    "ko",
+    "ja",
+    "zh_CN",
+    "zh_TW",
+    "zh_HK",
+    "ar",
+    "bg",
+    "cs",
+    "da",
+    "de",
+    "el",
+    "es",
+    "fa",
+    "fi",
+    "fil",
+    "fr",
+    "ga",
+    "he",
+    "hi",
+    "hr",
+    "hu",
+    "is",
+    "it",
+    "nb_NO",
+    "nl",
+    "pl",
+    "pt",
+    "ro",
+    "ru",
+    "sk",
+    "sl",
+    "sr",
+    "sr@latin",
+    "sv",
+    "th",
+    "uk",
+    "vi",
+)
+
+_DROPPED_IN_KEYS = re.compile(r"[.'’]")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+class _CombiningMarks(dict):
+    """A `str.translate` table that drops combining marks (accents), filled in as characters are met."""
+
+    def __missing__(self, codepoint: int) -> int | None:
+        kept = None if unicodedata.combining(chr(codepoint)) else codepoint
+        self[codepoint] = kept
+        return kept
+
+
+_DROP_COMBINING_MARKS = _CombiningMarks()
 
 
 def _name_key(name: str) -> str:
     """Lookup key for a country name: no accents, case, punctuation, spaces or leading "the"."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = unicodedata.normalize("NFC", text).casefold().replace("&", " and ")
-    text = re.sub(r"[.'’]", "", text)
-    words = re.sub(r"[\W_]+", " ", text).split()
+    if name.isascii():
+        text = name.lower()
+    else:
+        text = unicodedata.normalize("NFKD", name).translate(_DROP_COMBINING_MARKS)
+        text = unicodedata.normalize("NFC", text).casefold()
+    text = _DROPPED_IN_KEYS.sub("", text.replace("&", " and "))
+    words = _NON_WORD.sub(" ", text).split()
     if words[:1] == ["the"]:
         words = words[1:]
     # Spaces go too, so "Cote d Ivoire" and "Côte d'Ivoire" meet.
     return "".join(words)
 
 
-def _load_countries() -> tuple[dict[str, str], dict[str, str]]:
+class _Countries(NamedTuple):
+    names: dict[str, str]  # code -> shown name
+    lookup: dict[str, str]  # English name key -> code
+
+
+@cache
+def _countries() -> _Countries:
+    # Lazy for start-up cost: importing pycountry takes ~0.1 s, paid on the first country instead.
+    import pycountry
+
     names: dict[str, str] = {}
-    for entry in _COUNTRY_TABLE.replace("\n", "|").split("|"):
-        if entry.strip():
-            code, name = entry.strip().split(" ", 1)
-            names[code] = name
-    lookup = {_name_key(name): code for code, name in names.items()}
+    lookup: dict[str, str] = {}
+    for country in pycountry.countries:
+        code = country.alpha_2
+        common = getattr(country, "common_name", None)
+        names[code] = _SHORT_NAMES.get(code) or common or country.name
+        for name in (names[code], common, country.name, getattr(country, "official_name", None)):
+            if name:
+                lookup.setdefault(_name_key(name), code)
+    for code, name in _EXTRA_COUNTRIES.items():
+        names.setdefault(code, name)
+        lookup.setdefault(_name_key(name), code)
     for code, aliases in _COUNTRY_ALIASES.items():
         for alias in aliases.split("|"):
             lookup.setdefault(_name_key(alias), code)
-    return names, lookup
+    return _Countries(dict(sorted(names.items())), lookup)
 
 
-#: code -> English short name; name key -> code
-COUNTRY_NAMES, _COUNTRY_LOOKUP = _load_countries()
+@cache
+def _translated_lookup() -> dict[str, str]:
+    """Name key -> code from pycountry's catalogs in `_NAME_LANGUAGES` (names two countries share left out)."""
+    # Lazy for start-up cost, like `_countries`: the catalogs load only when an English name misses.
+    import gettext
+
+    import pycountry
+
+    msgids = [
+        (country.alpha_2, name)
+        for country in pycountry.countries
+        for name in {country.name, getattr(country, "official_name", None), getattr(country, "common_name", None)}
+        if name
+    ]
+    codes_by_key: dict[str, set[str]] = {}
+    keys: dict[str, str] = {}  # many languages share a spelling
+    for language in _NAME_LANGUAGES:
+        path = gettext.find("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        if path is None:  # a pycountry release without this language
+            continue
+        with open(path, "rb") as file:  # not gettext.translation(), which keeps every catalog for good
+            catalog = gettext.GNUTranslations(file)
+        for code, msgid in msgids:
+            name = catalog.gettext(msgid)
+            if name != msgid:
+                key = keys.get(name)
+                if key is None:
+                    key = keys[name] = _name_key(name)
+                codes_by_key.setdefault(key, set()).add(code)
+    return {key: next(iter(codes)) for key, codes in codes_by_key.items() if len(codes) == 1 and key}
+
+
+class _CountryNames(Mapping[str, str]):
+    """ISO alpha-2 code -> shown name, read from pycountry on first use."""
+
+    def __getitem__(self, code: str) -> str:
+        return _countries().names[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_countries().names)
+
+    def __len__(self) -> int:
+        return len(_countries().names)
+
+    def __contains__(self, code: object) -> bool:
+        return code in _countries().names
+
+
+#: code -> shown name ("KR" -> "South Korea"), every ISO 3166-1 country and XK
+COUNTRY_NAMES: Mapping[str, str] = _CountryNames()
 
 
 def resolve_country(value: str) -> str | None:
@@ -174,17 +249,29 @@ def resolve_country(value: str) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if len(text) == 2 and text.upper() in COUNTRY_NAMES:
+    countries = _countries()
+    if len(text) == 2 and text.upper() in countries.names:
         return text.upper()
-    return _COUNTRY_LOOKUP.get(_name_key(text[:100]))
+    key = _name_key(text[:100])
+    code = countries.lookup.get(key)
+    if code is None and key and not (len(text) <= 2 and text.isascii()):
+        # Not for "XX" or "T1" (CDNs' unknown and Tor): no catalog needs loading for those.
+        code = _translated_lookup().get(key)
+    return code
 
 
-def _suggest_country(value: str) -> str:
-    best = process.extractOne(_name_key(value[:100]), list(_COUNTRY_LOOKUP), scorer=fuzz.WRatio, score_cutoff=80)
+def _unknown_country(value: str) -> str:
+    """The error for a name that resolves to no country, with the closest name when one is close."""
+    countries = _countries()
+    best = process.extractOne(_name_key(value[:100]), list(countries.lookup), scorer=fuzz.WRatio, score_cutoff=80)
     if best is None:
-        return ""
-    code = _COUNTRY_LOOKUP[best[0]]
-    return f"; did you mean {COUNTRY_NAMES[code]} ({code})?"
+        return _("unknown country %(value)r") % {"value": value}
+    code = countries.lookup[best[0]]
+    return _("unknown country %(value)r; did you mean %(name)s (%(code)s)?") % {
+        "value": value,
+        "name": countries.names[code],
+        "code": code,
+    }
 
 
 @register
@@ -192,7 +279,7 @@ class Country(Condition):
     """The visitor's country is one of `countries` (stored as ISO alpha-2 codes)."""
 
     type = "country"
-    label = "Country"
+    label = gettext_noop("Country")
     facts = ("country",)
 
     def __init__(self, countries: Sequence[str]):
@@ -202,12 +289,20 @@ class Country(Condition):
     @classmethod
     def from_params(cls, params, registry=None):
         codes: list[str] = []
-        for entry in text_list(params, "countries", noun="country", split_commas=True, max_len=100):
+        entries = text_list(
+            params,
+            "countries",
+            noun=gettext_noop("country"),
+            nouns=gettext_noop("countries"),
+            split_commas=True,
+            max_len=100,
+        )
+        for entry in entries:
             code = resolve_country(entry)
             if code is None:
                 if len(entry) == 2 and entry.isalpha():
-                    raise ConditionError("countries", f"unknown country code {entry!r}")
-                raise ConditionError("countries", f"unknown country {entry!r}{_suggest_country(entry)}")
+                    raise ConditionError("countries", _("unknown country code %(code)r") % {"code": entry})
+                raise ConditionError("countries", _unknown_country(entry))
             if code not in codes:
                 codes.append(code)
         return cls(codes)
@@ -215,21 +310,24 @@ class Country(Condition):
     def to_params(self):
         return {"countries": list(self.countries)}
 
+    def _wanted(self) -> str:
+        return join_or([COUNTRY_NAMES[c] for c in self.countries])
+
     def describe(self) -> str:
-        return f"Country is {join_or([COUNTRY_NAMES[c] for c in self.countries])}"
+        return _("Country is %(countries)s") % {"countries": self._wanted()}
 
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("country")
         if raw is None:
-            return self.unknown("country")
+            return self.unknown(_("country"))
         # CDNs send placeholders such as "XX" (unknown) or "T1" (Tor): not a country, so unknown.
         code = resolve_country(raw) if isinstance(raw, str) else None
         if code is None:
-            return self.unknown(f"country {str(raw)[:20]!r}")
+            return self.unknown(_("country %(value)r") % {"value": str(raw)[:20]})
         name = COUNTRY_NAMES[code]
         if code in self._set:
-            return Outcome(True, f"In {name}")
-        return Outcome(False, f"In {name}, not {join_or([COUNTRY_NAMES[c] for c in self.countries])}")
+            return Outcome(True, _("In %(country)s") % {"country": name})
+        return Outcome(False, _("In %(country)s, not %(wanted)s") % {"country": name, "wanted": self._wanted()})
 
 
 # --- cities --------------------------------------------------------------------------------------
@@ -311,7 +409,7 @@ class City(Condition):
     """The visitor's city matches one of `cities`, fuzzily, with a score of at least `threshold` (0–100)."""
 
     type = "city"
-    label = "City"
+    label = gettext_noop("City")
     facts = ("city",)
 
     def __init__(self, cities: Sequence[str], threshold: float = DEFAULT_CITY_THRESHOLD):
@@ -322,14 +420,21 @@ class City(Condition):
         for city in self.cities:
             key = normalize_city(city)
             if not key:
-                raise ConditionError("cities", f"{city!r} is not a city name")
+                raise ConditionError("cities", _("%(city)r is not a city name") % {"city": city})
             self._by_key.setdefault(key, city)
         self._keys = list(self._by_key)
 
     @classmethod
     def from_params(cls, params, registry=None):
         return cls(
-            text_list(params, "cities", noun="city", split_commas=True, max_len=MAX_CITY),
+            text_list(
+                params,
+                "cities",
+                noun=gettext_noop("city"),
+                nouns=gettext_noop("cities"),
+                split_commas=True,
+                max_len=MAX_CITY,
+            ),
             number_param(params, "threshold", minimum=0, maximum=100, default=DEFAULT_CITY_THRESHOLD),
         )
 
@@ -337,7 +442,7 @@ class City(Condition):
         return {"cities": list(self.cities), "threshold": self.threshold}
 
     def describe(self) -> str:
-        return f"City is {join_or(self.cities)}"
+        return _("City is %(cities)s") % {"cities": join_or(self.cities)}
 
     def match(self, city: str) -> tuple[str, float] | None:
         """The configured name `city` matches and the score, or None."""
@@ -359,13 +464,20 @@ class City(Condition):
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("city")
         if not isinstance(raw, str) or not raw.strip():
-            return self.unknown("city")
+            return self.unknown(_("city"))
         sent = raw.strip()[:MAX_CITY]
         found = self.match(sent)
         if found is None:
-            return Outcome(False, f"In {quoted(sent[:80])}, not {join_or(self.cities)}")
+            return Outcome(
+                False, _("In %(city)s, not %(wanted)s") % {"city": quoted(sent[:80]), "wanted": join_or(self.cities)}
+            )
         name, score = found
         if sent == name:
-            return Outcome(True, f"In {name}")
-        detail = "" if score >= 100 else f", {score:.0f}% alike"
-        return Outcome(True, f"In {name} ({quoted(sent[:80])}{detail})")
+            return Outcome(True, _("In %(city)s") % {"city": name})
+        if score >= 100:  # the same name once normalised: "seoul-si" for Seoul
+            return Outcome(True, _("In %(city)s (%(sent)s)") % {"city": name, "sent": quoted(sent[:80])})
+        return Outcome(
+            True,
+            _("In %(city)s (%(sent)s, %(score)s alike)")
+            % {"city": name, "sent": quoted(sent[:80]), "score": f"{score:.0f}%"},
+        )
