@@ -15,17 +15,23 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks as wagtail_blocks
 from wagtail.models import Page, get_page_models
 from wagtail.permission_policies.pages import PagePermissionPolicy
 
 from cms.blocks import PersonalizedBlock
+from rules.blocks import vocabulary_choices
 from rules.context_builder import RequestContext, build_request_context
 from rules.engine import DEVICE_CLASSES, Fact, InvalidContext, get_zone
-from rules.engine.vocabulary import EMOTION_LABELS, WEATHER_CONDITIONS
+from rules.engine.vocabulary import DEVICE_LABELS, EMOTION_LABELS, EMOTION_NAMES, WEATHER_CONDITIONS, WEATHER_LABELS
+from rules.models import Segment
 from tailor.settings import tailor_settings
+from variants.compiler import stream_fields
 
 #: where the simulator keeps the editor's last context (JSON-safe; the text signal is never in it)
 SESSION_KEY = "tailor_preview_context"
@@ -80,15 +86,11 @@ def _has_personalized_block(block: wagtail_blocks.Block) -> bool:
 @cache
 def personalizable(model: type) -> bool:
     """Whether pages of this type can hold a personalized region (a StreamField with a PersonalizedBlock)."""
-    from variants.compiler import stream_fields
-
     return any(_has_personalized_block(f.stream_block) for f in stream_fields(model))
 
 
 def personalizable_pages(user) -> Any:
     """The pages `user` may edit whose type can hold personalized regions, in tree order."""
-    from django.contrib.contenttypes.models import ContentType
-
     models = [m for m in get_page_models() if personalizable(m)]
     types = ContentType.objects.get_for_models(*models).values() if models else []
     editable = PagePermissionPolicy().instances_user_has_any_permission_for(user, {"change"})
@@ -122,78 +124,102 @@ class TimezoneInput(forms.TextInput):
         return context
 
 
-def _blank_choice(values, blank: str) -> list[tuple[str, str]]:
-    return [("", blank)] + [(v, v.capitalize()) for v in values]
+def _blank_choice(values: tuple[str, ...], labels: dict[str, str]) -> list[tuple[str, Any]]:
+    """The vocabulary's choices after a blank one: the fact is unknown."""
+    return [("", _("Unknown")), *vocabulary_choices(values, labels)]
 
 
 class SimulatorForm(forms.Form):
-    page = PageChoiceField(queryset=Page.objects.none(), help_text="Pages whose type has personalized regions")
+    page = PageChoiceField(
+        queryset=Page.objects.none(), label=_("Page"), help_text=_("Pages whose type has personalized regions")
+    )
     revision = forms.ChoiceField(
-        choices=[("latest", "Latest revision (includes unpublished drafts)"), ("live", "Published version")],
+        label=_("Revision"),
+        choices=[("latest", _("Latest revision (includes unpublished drafts)")), ("live", _("Published version"))],
         initial="latest",
         widget=forms.RadioSelect,
     )
 
     date = forms.DateField(
         required=False,
+        label=_("Date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="The visitor's local date; empty: today",
+        help_text=_("The visitor's local date; empty: today"),
     )
     time = forms.TimeField(
         required=False,
-        label="Local time",
+        label=_("Local time"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="The visitor's wall-clock time; empty: now",
+        help_text=_("The visitor's wall-clock time; empty: now"),
     )
     timezone = forms.CharField(
         required=False,
         max_length=64,
+        label=_("Timezone"),
         widget=TimezoneInput(attrs={"placeholder": "Asia/Seoul", "autocomplete": "off"}),
-        help_text="IANA name; empty: unknown (time rules then do not match unless the site sets a default)",
+        help_text=_("IANA name; empty: unknown (time rules then do not match unless the site sets a default)"),
     )
 
-    weather = forms.ChoiceField(required=False, choices=_blank_choice(WEATHER_CONDITIONS, "Unknown"))
-    temperature = forms.FloatField(required=False, label="Temperature (°C)")
+    weather = forms.ChoiceField(
+        required=False, label=_("Weather"), choices=_blank_choice(WEATHER_CONDITIONS, WEATHER_LABELS)
+    )
+    temperature = forms.FloatField(required=False, label=_("Temperature (°C)"))
 
-    device = forms.ChoiceField(required=False, choices=_blank_choice(DEVICE_CLASSES, "Unknown"))
-    country = forms.CharField(required=False, max_length=100, help_text="A code (KR) or a name (South Korea)")
-    city = forms.CharField(required=False, max_length=100)
+    device = forms.ChoiceField(required=False, label=_("Device"), choices=_blank_choice(DEVICE_CLASSES, DEVICE_LABELS))
+    country = forms.CharField(
+        required=False, max_length=100, label=_("Country"), help_text=_("A code (KR) or a name (South Korea)")
+    )
+    city = forms.CharField(required=False, max_length=100, label=_("City"))
     language = forms.CharField(
-        required=False, max_length=500, help_text="A tag (ko-KR) or an Accept-Language value (ko-KR,ko;q=0.9,en;q=0.8)"
+        required=False,
+        max_length=500,
+        label=_("Language"),
+        help_text=_("A tag (ko-KR) or an Accept-Language value (ko-KR,ko;q=0.9,en;q=0.8)"),
     )
 
-    utm_source = forms.CharField(required=False, max_length=200, label="UTM source")
-    utm_medium = forms.CharField(required=False, max_length=200, label="UTM medium")
-    utm_campaign = forms.CharField(required=False, max_length=200, label="UTM campaign")
-    referrer = forms.CharField(required=False, max_length=2048, help_text="The URL the visitor came from")
+    utm_source = forms.CharField(required=False, max_length=200, label=_("UTM source"))
+    utm_medium = forms.CharField(required=False, max_length=200, label=_("UTM medium"))
+    utm_campaign = forms.CharField(required=False, max_length=200, label=_("UTM campaign"))
+    referrer = forms.CharField(
+        required=False, max_length=2048, label=_("Referrer"), help_text=_("The URL the visitor came from")
+    )
 
-    emotion = forms.ChoiceField(required=False, choices=_blank_choice(EMOTION_LABELS, "Unknown"))
+    emotion = forms.ChoiceField(
+        required=False, label=_("Emotion"), choices=_blank_choice(EMOTION_LABELS, EMOTION_NAMES)
+    )
     text = forms.CharField(
         required=False,
+        label=_("Text"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Or a text the visitor wrote: the emotion classifier reads it. It is not stored or logged.",
+        help_text=_("Or a text the visitor wrote: the emotion classifier reads it. It is not stored or logged."),
     )
 
     segments = forms.ModelMultipleChoiceField(
         queryset=None,
         to_field_name="slug",
         required=False,
+        label=_("Segments"),
         widget=forms.CheckboxSelectMultiple,
-        help_text="Chosen segments are forced (the visitor is in exactly these); none chosen: worked out from the rules",
+        help_text=_(
+            "Chosen segments are forced (the visitor is in exactly these); none chosen: worked out from the rules"
+        ),
     )
     traits = forms.JSONField(
         required=False,
+        label=_("Traits"),
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"plan": "pro"}'}),
-        help_text="A JSON object of custom facts",
+        help_text=_("A JSON object of custom facts"),
     )
     visit_count = forms.IntegerField(
-        required=False, min_value=1, max_value=1_000_000, help_text="This visit included; more than 1 is returning"
+        required=False,
+        min_value=1,
+        max_value=1_000_000,
+        label=_("Visit count"),
+        help_text=_("This visit included; more than 1 is returning"),
     )
 
     def __init__(self, *args, user=None, with_page: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        from rules.models import Segment
-
         self.fields["segments"].queryset = Segment.objects.order_by("name")
         # The limit is a setting, so it is applied here rather than in the field declaration.
         self.fields["text"].validators.append(MaxLengthValidator(int(tailor_settings.MAX_TEXT_LENGTH)))
@@ -211,16 +237,19 @@ class SimulatorForm(forms.Form):
         if traits in (None, "", {}):
             return None
         if not isinstance(traits, dict):
-            raise ValidationError('Enter a JSON object such as {"plan": "pro"}')
+            raise ValidationError(gettext('Enter a JSON object such as {"plan": "pro"}'))
         limit = int(tailor_settings.MAX_TRAITS)
         if len(traits) > limit:
-            raise ValidationError(f"At most {limit} traits (got {len(traits)})")
+            message = ngettext(
+                "At most %(limit)d trait (got %(count)d)", "At most %(limit)d traits (got %(count)d)", limit
+            )
+            raise ValidationError(message % {"limit": limit, "count": len(traits)})
         return traits
 
     def clean(self) -> dict:
         cleaned = super().clean()
         if cleaned.get("emotion") and cleaned.get("text"):
-            self.add_error("text", "Choose an emotion or enter a text, not both")
+            self.add_error("text", gettext("Choose an emotion or enter a text, not both"))
         if self.errors:
             return cleaned
         try:
@@ -279,7 +308,7 @@ class SimulatorForm(forms.Form):
         forced = []
         if c.get("segments"):
             slugs = frozenset(s.slug for s in c["segments"])
-            forced.append(Fact("segments", slugs, SOURCE_SIMULATOR, "forced in the simulator"))
+            forced.append(Fact("segments", slugs, SOURCE_SIMULATOR, gettext("forced in the simulator")))
         if c.get("visit_count"):
             forced.append(Fact("visit_count", c["visit_count"], SOURCE_SIMULATOR))
             forced.append(Fact("returning", c["visit_count"] > 1, SOURCE_SIMULATOR))
@@ -309,13 +338,13 @@ class SimulatorForm(forms.Form):
     def field_groups(self) -> list[tuple[str, list]]:
         """The fields in the order and groups the template lays them out."""
         groups = [
-            ("When", ["date", "time", "timezone"]),
-            ("Weather", ["weather", "temperature"]),
-            ("Visitor", ["device", "country", "city", "language"]),
-            ("Campaign", ["utm_source", "utm_medium", "utm_campaign", "referrer"]),
-            ("Mood", ["emotion", "text"]),
-            ("Audience", ["segments", "visit_count", "traits"]),
+            (gettext("When"), ["date", "time", "timezone"]),
+            (gettext("Weather"), ["weather", "temperature"]),
+            (gettext("Visitor"), ["device", "country", "city", "language"]),
+            (gettext("Campaign"), ["utm_source", "utm_medium", "utm_campaign", "referrer"]),
+            (gettext("Mood"), ["emotion", "text"]),
+            (gettext("Audience"), ["segments", "visit_count", "traits"]),
         ]
         if "page" in self.fields:
-            groups.insert(0, ("Page", ["page", "revision"]))
+            groups.insert(0, (gettext("Page"), ["page", "revision"]))
         return [(title, [self[name] for name in names]) for title, names in groups]

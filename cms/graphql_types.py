@@ -11,7 +11,9 @@ import graphene
 from grapple.registry import registry
 from grapple.types.streamfield import StreamFieldInterface
 
+from cms.blocks import PersonalizedBlock
 from variants.engine import DEFAULT_VARIANT
+from variants.engine.decide import default_variant_name
 
 
 def _decision(instance, info):
@@ -54,7 +56,7 @@ class PersonalizedBlockNode(graphene.ObjectType):
     @staticmethod
     def resolve_variant_name(instance, info):
         decision = _decision(instance, info)
-        return decision.variant_name if decision else "Default"
+        return decision.variant_name if decision else default_variant_name()
 
     @staticmethod
     def resolve_content(instance, info):
@@ -68,8 +70,6 @@ class PersonalizedBlockNode(graphene.ObjectType):
 
 
 def register_block_types() -> None:
-    from cms.blocks import PersonalizedBlock
-
     registry.streamfield_blocks[PersonalizedBlock] = PersonalizedBlockNode
 
 

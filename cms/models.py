@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from cms.views import preview_context
 
 PREVIEW_MODE = "tailor"
 
@@ -20,11 +23,9 @@ class PersonalizationPreviewMixin:
 
     @property
     def preview_modes(self):
-        return [*super().preview_modes, (PREVIEW_MODE, "Personalization")]
+        return [*super().preview_modes, (PREVIEW_MODE, _("Personalization"))]
 
     def serve_preview(self, request, mode_name):
         if mode_name != PREVIEW_MODE:
             return super().serve_preview(request, mode_name)
-        from cms.views import preview_context
-
         return TemplateResponse(request, "tailor_cms/preview/personalization.html", preview_context(request, self))

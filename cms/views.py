@@ -15,22 +15,42 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse, reverse_lazy
+from django.utils import dateformat
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 from wagtail.admin.auth import user_has_any_page_permission
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Page
 
+from cms.blocks import PersonalizedBlock
 from cms.forms import SESSION_KEY, SOURCE_SIMULATOR, SimulatorForm, default_timezone
 from rules.context_builder import RequestContext
 from rules.engine import Context, Fact
+from rules.engine.context import (
+    SOURCE_HEADER,
+    SOURCE_INPUT,
+    SOURCE_PROFILE,
+    SOURCE_PROVIDER,
+    SOURCE_SEGMENTS,
+    SOURCE_SERVER,
+)
+from rules.segments import segment_index
 from variants.compiler import stream_fields
 from variants.engine import Decision
 from variants.engine.vocabulary import DEFAULT_VARIANT, POLICY_LABELS, POLICY_RULES
 from variants.services import PagePersonalization, personalize_page
 
 # --- what the editor reads -------------------------------------------------------------------
+
+#: how the simulator names a variant's fate
+STATUS_LABELS = {
+    "chosen": pgettext_lazy("variant", "Chosen"),
+    "matched": pgettext_lazy("variant", "Matched"),
+    "not-matched": pgettext_lazy("variant", "Not matched"),
+    "unknown": pgettext_lazy("variant", "Unknown"),
+}
 
 
 @dataclass
@@ -44,9 +64,7 @@ class VariantRow:
 
     @property
     def status_label(self) -> str:
-        return {"chosen": "Chosen", "matched": "Matched", "not-matched": "Not matched", "unknown": "Unknown"}[
-            self.status
-        ]
+        return STATUS_LABELS[self.status]
 
 
 @dataclass
@@ -68,12 +86,29 @@ class SlotReport:
         return gettext(POLICY_LABELS[self.policy]) if self.policy in POLICY_LABELS else self.policy
 
 
+#: how the simulator names where a fact came from (`rules.engine.context`'s sources, and its own)
+SOURCE_LABELS = {
+    SOURCE_INPUT: pgettext_lazy("fact source", "input"),
+    SOURCE_HEADER: pgettext_lazy("fact source", "header"),
+    SOURCE_PROVIDER: pgettext_lazy("fact source", "provider"),
+    SOURCE_PROFILE: pgettext_lazy("fact source", "profile"),
+    SOURCE_SERVER: pgettext_lazy("fact source", "server"),
+    SOURCE_SEGMENTS: pgettext_lazy("fact source", "segments"),
+    SOURCE_SIMULATOR: pgettext_lazy("fact source", "simulator"),
+}
+
+
 @dataclass
 class FactRow:
     name: str
     value: str
+    #: the source's code ("input", "simulator"...); `source_label` is what the editor reads
     source: str
     detail: str = ""
+
+    @property
+    def source_label(self) -> str:
+        return SOURCE_LABELS.get(self.source, self.source)
 
 
 @dataclass
@@ -90,19 +125,24 @@ class Simulation:
         """The visitor's wall clock, as they would read it (the template filter would convert it)."""
         if self.local_time is None:
             return ""
-        return f"{self.local_time:%a %d %b %Y, %H:%M} ({self.local_time.tzinfo})"
+        # Translators: how the simulator shows the visitor's local time, in Django's date format syntax.
+        when = dateformat.format(self.local_time, gettext("D d M Y, H:i"))
+        return gettext("%(when)s (%(timezone)s)") % {"when": when, "timezone": self.local_time.tzinfo}
 
 
 def _lost_because(status: str, reason: str, decision: Decision) -> str:
     if status == "not-matched":
-        return f"Its conditions do not match: {reason}"
+        return gettext("Its conditions do not match: %(reason)s") % {"reason": reason}
     if status == "unknown":
-        return f"Not enough is known to match it: {reason}"
+        return gettext("Not enough is known to match it: %(reason)s") % {"reason": reason}
     # A matching variant that lost: under RULES an earlier one matched too; otherwise the split chose.
     if decision.policy == POLICY_RULES:
-        return f"Matched, but {decision.variant_name} comes first"
+        return gettext("Matched, but %(variant)s comes first") % {"variant": decision.variant_name}
     policy = gettext(POLICY_LABELS[decision.policy]) if decision.policy in POLICY_LABELS else decision.policy
-    return f"Matched, but the {policy} picked {decision.variant_name}"
+    return gettext("Matched, but the %(policy)s picked %(variant)s") % {
+        "policy": policy,
+        "variant": decision.variant_name,
+    }
 
 
 def variant_rows(decision: Decision) -> list[VariantRow]:
@@ -119,8 +159,6 @@ def variant_rows(decision: Decision) -> list[VariantRow]:
 
 def _personalized_values(page) -> Iterator[tuple[str, Any]]:
     """(block id, PersonalizedBlock value) for each region at the top level of the page's StreamFields."""
-    from cms.blocks import PersonalizedBlock
-
     for f in stream_fields(page):
         value = getattr(page, f.attname, None)
         for child in value or []:
@@ -149,7 +187,7 @@ def format_value(value: Any, segment_names: Mapping[str, str] | None = None) -> 
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return pgettext("fact value", "yes") if value else pgettext("fact value", "no")
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, date):
@@ -157,17 +195,15 @@ def format_value(value: Any, segment_names: Mapping[str, str] | None = None) -> 
     if isinstance(value, (set, frozenset)):
         names = segment_names or {}
         items = sorted(names.get(v, v) for v in value)
-        return ", ".join(items) if items else "none"
+        return ", ".join(items) if items else pgettext("fact value", "none")
     if isinstance(value, (list, tuple)):
-        return ", ".join(format_value(v) for v in value) or "none"
+        return ", ".join(format_value(v) for v in value) or pgettext("fact value", "none")
     if isinstance(value, Mapping):
         return ", ".join(f"{k}: {format_value(v)}" for k, v in value.items() if v is not None) or "—"
     return str(value)
 
 
 def fact_rows(ctx: Context) -> list[FactRow]:
-    from rules.segments import segment_index
-
     names = segment_index().names
     rows = []
     for fact in sorted(ctx.facts(), key=lambda f: f.name):
@@ -188,7 +224,7 @@ def simulate(page, rc: RequestContext) -> Simulation:
         slots.append(SlotReport(d, _slot_policy(result, d), variant_rows(d), d.variant_id == DEFAULT_VARIANT, content))
     notes = []
     if rc.text is not None and "emotion" not in result.compiled.facts:
-        notes.append("The text was not classified: no variant of this page reads the emotion.")
+        notes.append(gettext("The text was not classified: no variant of this page reads the emotion."))
     return Simulation(page, result, slots, fact_rows(result.context), result.context.local_now(), notes)
 
 
@@ -209,12 +245,12 @@ def emotion_from_text(sim: Simulation) -> dict | None:
 def revision_note(page, use_live: bool) -> str:
     """Which version of the page the simulation used, in the editor's words."""
     if use_live or not page.latest_revision_id:
-        return "the published version" if page.live else "the saved page (never published)"
+        return gettext("the published version") if page.live else gettext("the saved page (never published)")
     revision = page.latest_revision
-    when = revision.created_at.strftime("%Y-%m-%d %H:%M")
+    words = {"number": revision.pk, "when": revision.created_at.strftime("%Y-%m-%d %H:%M")}
     if revision.pk == page.live_revision_id:
-        return f"revision #{revision.pk} of {when} (published)"
-    return f"revision #{revision.pk} of {when}, a draft that is not published"
+        return gettext("revision #%(number)s of %(when)s (published)") % words
+    return gettext("revision #%(number)s of %(when)s, a draft that is not published") % words
 
 
 # --- the admin view ----------------------------------------------------------------------------
@@ -234,7 +270,7 @@ class SimulatorView(WagtailAdminTemplateMixin, FormView):
 
     template_name = "tailor_cms/simulator/index.html"
     form_class = SimulatorForm
-    page_title = "Personalization simulator"
+    page_title = _("Personalization simulator")
     header_icon = "view"
     success_url = reverse_lazy("tailor_simulator:index")
 
@@ -273,7 +309,8 @@ class SimulatorView(WagtailAdminTemplateMixin, FormView):
             # Nothing is logged, since the exception might quote the text.
             form.add_error(
                 "text",
-                f"The emotion classifier could not read this text ({type(e).__name__}); choose an emotion instead",
+                gettext("The emotion classifier could not read this text (%(error)s); choose an emotion instead")
+                % {"error": type(e).__name__},
             )
             return self.form_invalid(form)
         stored = form.session_data()
@@ -313,13 +350,15 @@ def preview_context(request, page) -> dict[str, Any]:
     notes = []
     form = SimulatorForm(data=stored or {"timezone": default_timezone()}, with_page=False)
     if not form.is_valid():
-        notes.append("The context last set in the simulator is no longer valid; showing a visitor right now instead.")
+        notes.append(
+            gettext("The context last set in the simulator is no longer valid; showing a visitor right now instead.")
+        )
         stored, reading = {}, None
         form = SimulatorForm(data={"timezone": default_timezone()}, with_page=False)
         form.is_valid()
     rc = form.request_context
     if reading and reading.get("label") and not form.cleaned_data.get("emotion"):
-        detail = "read from the text given in the simulator (the text itself is not kept)"
+        detail = gettext("read from the text given in the simulator (the text itself is not kept)")
         rc.ctx = rc.ctx.with_facts(Fact("emotion", reading, SOURCE_SIMULATOR, detail))
     inputs = [(form[name].label, format_value(value)) for name, value in stored.items() if name in form.fields]
     sim = simulate(page, rc)

@@ -1,28 +1,32 @@
+import graphene
+from django.templatetags.static import static
+from django.urls import include, path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.auth import user_has_any_page_permission
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.widgets import Button
+
+from cms.forms import personalizable
+from cms.views import SimulatorView, simulator_url
+from rules.schema import Mutation as RulesMutation
+from variants.schema import Mutation as VariantsMutation
+from variants.schema import Query
 
 
 @hooks.register("register_schema_query")
 def register_tailor_queries(query_mixins):
-    from variants.schema import Query
-
     query_mixins.append(Query)
 
 
 @hooks.register("insert_editor_css")
 def editor_css():
-    from django.templatetags.static import static
-    from django.utils.html import format_html
-
     return format_html('<link rel="stylesheet" href="{}">', static("tailor_cms/css/editor.css"))
 
 
 @hooks.register("register_schema_mutation")
 def register_tailor_mutations(mutation_mixins):
-    import graphene
-
-    from rules.schema import Mutation as RulesMutation
-    from variants.schema import Mutation as VariantsMutation
-
     mutation_mixins.extend([RulesMutation, VariantsMutation])
     # grapple builds `class Mutation(*mixins)`, which must be an ObjectType: keep it the last base.
     if graphene.ObjectType in mutation_mixins:
@@ -36,46 +40,32 @@ def register_tailor_mutations(mutation_mixins):
 TAILOR_MENU_HOOK = "register_tailor_menu_item"
 
 
+class SimulatorMenuItem(MenuItem):
+    def is_shown(self, request):  # the simulator is no use to someone who edits no page
+        return user_has_any_page_permission(request.user)
+
+
 @hooks.register("register_admin_urls")
 def register_simulator_urls():
-    from django.urls import include, path
-
-    from cms.views import SimulatorView
-
     urls = [path("", SimulatorView.as_view(), name="index")]
     return [path("tailor/simulator/", include((urls, "tailor_simulator")))]
 
 
 @hooks.register("register_admin_menu_item")
 def register_tailor_menu():
-    from wagtail.admin.menu import Menu, SubmenuMenuItem
-
     return SubmenuMenuItem(
-        "Tailor", Menu(register_hook_name=TAILOR_MENU_HOOK), name="tailor", icon_name="user", order=260
+        _("Tailor"), Menu(register_hook_name=TAILOR_MENU_HOOK), name="tailor", icon_name="user", order=260
     )
 
 
 @hooks.register(TAILOR_MENU_HOOK)
 def register_simulator_menu_item():
-    from django.urls import reverse
-    from wagtail.admin.auth import user_has_any_page_permission
-    from wagtail.admin.menu import MenuItem
-
-    class SimulatorMenuItem(MenuItem):
-        def is_shown(self, request):  # the simulator is no use to someone who edits no page
-            return user_has_any_page_permission(request.user)
-
     return SimulatorMenuItem(
-        "Simulator", reverse("tailor_simulator:index"), name="tailor-simulator", icon_name="view", order=100
+        _("Simulator"), reverse("tailor_simulator:index"), name="tailor-simulator", icon_name="view", order=100
     )
 
 
 @hooks.register("register_page_header_buttons")
 def simulate_personalization_button(page, user, view_name, next_url=None):
-    from wagtail.admin.widgets import Button
-
-    from cms.forms import personalizable
-    from cms.views import simulator_url
-
     if personalizable(page.specific_class or type(page)):
-        yield Button("Simulate personalization", simulator_url(page.pk), icon_name="view", priority=90)
+        yield Button(_("Simulate personalization"), simulator_url(page.pk), icon_name="view", priority=90)

@@ -23,11 +23,14 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail import blocks, hooks
 from wagtail.blocks.struct_block import StructBlockValidationError
 
 from rules.engine import ConditionError
 from rules.engine import registry as condition_registry
+from rules.engine.campaign import QUERY_OPERATORS
+from rules.engine.traits import TRAIT_OPERATORS
 from rules.engine.vocabulary import (
     DAY_NAMES,
     DEVICE_CLASSES,
@@ -39,6 +42,22 @@ from rules.engine.vocabulary import (
 )
 
 HOOK_NAME = "register_tailor_conditions"
+
+#: how a variant's or a segment's conditions combine
+MATCH_CHOICES = [("all", _("All conditions")), ("any", _("Any condition"))]
+
+#: how the operator choices read ("Trait plan [equals] pro")
+OPERATOR_LABELS = {
+    "equals": pgettext_lazy("operator", "equals"),
+    "not_equals": pgettext_lazy("operator", "not equals"),
+    "contains": pgettext_lazy("operator", "contains"),
+    "present": pgettext_lazy("operator", "is present"),
+    "gt": pgettext_lazy("operator", "gt"),
+    "gte": pgettext_lazy("operator", "gte"),
+    "lt": pgettext_lazy("operator", "lt"),
+    "lte": pgettext_lazy("operator", "lte"),
+    "exists": pgettext_lazy("operator", "exists"),
+}
 
 
 def vocabulary_choices(values: tuple[str, ...], labels: dict[str, str]) -> list[tuple[str, Any]]:
@@ -55,7 +74,7 @@ class ConditionBlock(blocks.StructBlock):
 
     condition_type: str = ""
 
-    negate = blocks.BooleanBlock(required=False, help_text="Match when this is NOT the case")
+    negate = blocks.BooleanBlock(label=_("Negate"), required=False, help_text=_("Match when this is NOT the case"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,59 +104,67 @@ class ConditionBlock(blocks.StructBlock):
 
 class TimeOfDayBlock(ConditionBlock):
     condition_type = "time_of_day"
-    start = blocks.TimeBlock(help_text="Visitor's local time, inclusive")
-    end = blocks.TimeBlock(help_text="Exclusive; an end before the start runs overnight (22:00–02:00)")
+    start = blocks.TimeBlock(label=_("Start"), help_text=_("Visitor's local time, inclusive"))
+    end = blocks.TimeBlock(
+        label=_("End"), help_text=_("Exclusive; an end before the start runs overnight (22:00–02:00)")
+    )
 
     class Meta:
         icon = "time"
-        label = "Time of day"
+        label = _("Time of day")
 
 
 class DayOfWeekBlock(ConditionBlock):
     condition_type = "day_of_week"
     days = blocks.MultipleChoiceBlock(
+        label=_("Days"),
         choices=[(str(i), _(name)) for i, name in enumerate(DAY_NAMES)],
         widget=None,
     )
 
     class Meta:
         icon = "date"
-        label = "Day of week"
+        label = _("Day of week")
 
 
 class DateRangeBlock(ConditionBlock):
     condition_type = "date_range"
-    start = blocks.DateBlock(required=False)
-    end = blocks.DateBlock(required=False, help_text="Inclusive")
+    start = blocks.DateBlock(label=_("Start"), required=False)
+    end = blocks.DateBlock(label=_("End"), required=False, help_text=_("Inclusive"))
 
     class Meta:
         icon = "date"
-        label = "Date range"
+        label = _("Date range")
 
 
 class WeatherBlock(ConditionBlock):
     condition_type = "weather"
     conditions = blocks.MultipleChoiceBlock(
+        label=_("Conditions"),
         choices=vocabulary_choices(WEATHER_CONDITIONS, WEATHER_LABELS),
         required=False,
-        help_text="Any of these (leave empty to test temperature only)",
+        help_text=_("Any of these (leave empty to test temperature only)"),
     )
-    min_temperature = blocks.FloatBlock(required=False, help_text="°C, inclusive")
-    max_temperature = blocks.FloatBlock(required=False, help_text="°C, inclusive")
+    min_temperature = blocks.FloatBlock(label=_("Min temperature"), required=False, help_text=_("°C, inclusive"))
+    max_temperature = blocks.FloatBlock(label=_("Max temperature"), required=False, help_text=_("°C, inclusive"))
 
     class Meta:
         icon = "site"
-        label = "Weather"
+        label = _("Weather")
 
 
 class EmotionBlock(ConditionBlock):
     condition_type = "emotion"
-    labels = blocks.MultipleChoiceBlock(choices=vocabulary_choices(EMOTION_LABELS, EMOTION_NAMES))
-    min_confidence = blocks.FloatBlock(default=0.5, min_value=0, max_value=1, help_text="0 to 1")
+    labels = blocks.MultipleChoiceBlock(
+        label=pgettext_lazy("emotion condition", "Labels"), choices=vocabulary_choices(EMOTION_LABELS, EMOTION_NAMES)
+    )
+    min_confidence = blocks.FloatBlock(
+        label=_("Min confidence"), default=0.5, min_value=0, max_value=1, help_text=_("0 to 1")
+    )
 
     class Meta:
         icon = "pick"
-        label = "Emotion"
+        label = _("Emotion")
 
 
 def segment_choices() -> list[tuple[str, str]]:
@@ -148,119 +175,142 @@ def segment_choices() -> list[tuple[str, str]]:
 
 class InSegmentBlock(ConditionBlock):
     condition_type = "in_segment"
-    segment = blocks.ChoiceBlock(choices=segment_choices)
+    segment = blocks.ChoiceBlock(label=_("Segment"), choices=segment_choices)
 
     class Meta:
         icon = "group"
-        label = "In segment"
+        label = _("In segment")
 
 
 class DeviceBlock(ConditionBlock):
     condition_type = "device"
-    devices = blocks.MultipleChoiceBlock(choices=vocabulary_choices(DEVICE_CLASSES, DEVICE_LABELS))
+    devices = blocks.MultipleChoiceBlock(label=_("Devices"), choices=vocabulary_choices(DEVICE_CLASSES, DEVICE_LABELS))
 
     class Meta:
         icon = "mobile-alt"
-        label = "Device"
+        label = _("Device")
 
 
 class CountryBlock(ConditionBlock):
     condition_type = "country"
-    countries = blocks.CharBlock(max_length=500, help_text="Comma-separated codes or names: KR, Japan, Deutschland")
+    countries = blocks.CharBlock(
+        label=_("Countries"), max_length=500, help_text=_("Comma-separated codes or names: KR, Japan, Deutschland")
+    )
 
     class Meta:
         icon = "globe"
-        label = "Country"
+        label = _("Country")
 
 
 class CityBlock(ConditionBlock):
     condition_type = "city"
     cities = blocks.CharBlock(
-        max_length=500, help_text="Comma-separated spellings to accept, e.g. Seoul, 서울, seoul-si"
+        label=_("Cities"),
+        max_length=500,
+        help_text=_("Comma-separated spellings to accept, e.g. Seoul, 서울, seoul-si"),
     )
-    threshold = blocks.IntegerBlock(default=85, min_value=0, max_value=100, help_text="Fuzzy match score, 0-100")
+    threshold = blocks.IntegerBlock(
+        label=_("Threshold"), default=85, min_value=0, max_value=100, help_text=_("Fuzzy match score, 0-100")
+    )
 
     class Meta:
         icon = "globe"
-        label = "City"
+        label = _("City")
 
 
 class UtmBlock(ConditionBlock):
     condition_type = "utm"
-    source = blocks.CharBlock(required=False, max_length=200, help_text="utm_source; a trailing * matches any ending")
-    medium = blocks.CharBlock(required=False, max_length=200)
-    campaign = blocks.CharBlock(required=False, max_length=200)
+    source = blocks.CharBlock(
+        label=pgettext_lazy("utm", "Source"),
+        required=False,
+        max_length=200,
+        help_text=_("utm_source; a trailing * matches any ending"),
+    )
+    medium = blocks.CharBlock(label=pgettext_lazy("utm", "Medium"), required=False, max_length=200)
+    campaign = blocks.CharBlock(label=pgettext_lazy("utm", "Campaign"), required=False, max_length=200)
 
     class Meta:
         icon = "tag"
-        label = "Campaign (UTM)"
+        label = _("Campaign (UTM)")
 
 
 class ReferrerBlock(ConditionBlock):
     condition_type = "referrer"
-    pattern = blocks.CharBlock(max_length=300, help_text="A domain (google.com) or a pattern (*.example.org/blog/*)")
+    pattern = blocks.CharBlock(
+        label=_("Pattern"), max_length=300, help_text=_("A domain (google.com) or a pattern (*.example.org/blog/*)")
+    )
 
     class Meta:
         icon = "link-external"
-        label = "Referrer"
+        label = _("Referrer")
 
 
 class QueryParamBlock(ConditionBlock):
     condition_type = "query_param"
-    name = blocks.CharBlock(max_length=100)
+    name = blocks.CharBlock(label=_("Name"), max_length=100)
     operator = blocks.ChoiceBlock(
-        choices=[("equals", "equals"), ("contains", "contains"), ("present", "is present")], default="equals"
+        label=_("Operator"), choices=[(o, OPERATOR_LABELS[o]) for o in QUERY_OPERATORS], default="equals"
     )
-    value = blocks.CharBlock(required=False, max_length=200)
+    value = blocks.CharBlock(label=_("Value"), required=False, max_length=200)
 
     class Meta:
         icon = "search"
-        label = "Query parameter"
+        label = _("Query parameter")
 
 
 class VisitCountBlock(ConditionBlock):
     condition_type = "visit_count"
-    min = blocks.IntegerBlock(required=False, min_value=1, help_text="At least this many visits (this one included)")
-    max = blocks.IntegerBlock(required=False, min_value=1)
+    min = blocks.IntegerBlock(
+        label=_("Min"), required=False, min_value=1, help_text=_("At least this many visits (this one included)")
+    )
+    max = blocks.IntegerBlock(label=_("Max"), required=False, min_value=1)
 
     class Meta:
         icon = "history"
-        label = "Visit count"
+        label = _("Visit count")
 
 
 class ReturningVisitorBlock(ConditionBlock):
     condition_type = "returning_visitor"
-    returning = blocks.BooleanBlock(required=False, default=True, help_text="Checked: returning; unchecked: new")
+    returning = blocks.BooleanBlock(
+        label=pgettext_lazy("visitor", "Returning"),
+        required=False,
+        default=True,
+        help_text=_("Checked: returning; unchecked: new"),
+    )
 
     class Meta:
         icon = "redirect"
-        label = "Returning visitor"
+        label = _("Returning visitor")
 
 
 class LanguageBlock(ConditionBlock):
     condition_type = "language"
-    languages = blocks.CharBlock(max_length=300, help_text="Comma-separated tags or prefixes: ko, en-GB")
-    any_preferred = blocks.BooleanBlock(required=False, help_text="Match any preferred language, not only the first")
+    languages = blocks.CharBlock(
+        label=_("Languages"), max_length=300, help_text=_("Comma-separated tags or prefixes: ko, en-GB")
+    )
+    any_preferred = blocks.BooleanBlock(
+        label=_("Any preferred"), required=False, help_text=_("Match any preferred language, not only the first")
+    )
 
     class Meta:
         icon = "openquote"
-        label = "Language"
+        label = _("Language")
 
 
 class TraitBlock(ConditionBlock):
     condition_type = "trait"
-    key = blocks.CharBlock(max_length=64)
+    key = blocks.CharBlock(label=_("Key"), max_length=64)
     operator = blocks.ChoiceBlock(
-        choices=[
-            (o, o.replace("_", " ")) for o in ("equals", "not_equals", "contains", "gt", "gte", "lt", "lte", "exists")
-        ],
+        label=_("Operator"),
+        choices=[(o, OPERATOR_LABELS[o]) for o in TRAIT_OPERATORS],
         default="equals",
     )
-    value = blocks.CharBlock(required=False, max_length=200)
+    value = blocks.CharBlock(label=_("Value"), required=False, max_length=200)
 
     class Meta:
         icon = "list-ul"
-        label = "Trait"
+        label = _("Trait")
 
 
 #: condition type -> block class; sites add theirs with the `register_tailor_conditions` hook

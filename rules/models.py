@@ -3,10 +3,12 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.text import slugify
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import StreamField
 
-from rules.blocks import ConditionsBlock, conditions_spec
+from rules.blocks import MATCH_CHOICES, ConditionsBlock, conditions_spec
 from rules.engine import ConditionError, registry
 
 
@@ -15,25 +17,26 @@ class Segment(models.Model):
 
     KIND_RULES = "rules"
     KIND_DISCOVERED = "discovered"
-    KIND_CHOICES = [(KIND_RULES, "Rule-defined"), (KIND_DISCOVERED, "Discovered")]
-    MATCH_CHOICES = [("all", "All conditions"), ("any", "Any condition")]
+    KIND_CHOICES = [(KIND_RULES, _("Rule-defined")), (KIND_DISCOVERED, _("Discovered"))]
 
-    name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=100, unique=True, help_text="Used in rules and in the API")
-    description = models.TextField(blank=True)
-    kind = models.CharField(max_length=20, choices=KIND_CHOICES, default=KIND_RULES)
-    match = models.CharField(max_length=3, choices=MATCH_CHOICES, default="all")
-    conditions = StreamField(ConditionsBlock(), blank=True, use_json_field=True)
-    enabled = models.BooleanField(default=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("Used in rules and in the API"))
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(pgettext_lazy("segment", "kind"), max_length=20, choices=KIND_CHOICES, default=KIND_RULES)
+    match = models.CharField(pgettext_lazy("conditions", "match"), max_length=3, choices=MATCH_CHOICES, default="all")
+    conditions = StreamField(ConditionsBlock(), blank=True, use_json_field=True, verbose_name=_("conditions"))
+    enabled = models.BooleanField(_("enabled"), default=True)
     #: discovered segments: the plain-language summary and the cluster's centre in feature space
-    summary = models.TextField(blank=True)
-    cluster = models.JSONField(null=True, blank=True, editable=False)
-    size = models.PositiveIntegerField(null=True, blank=True, editable=False, help_text="Profiles in the cluster")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    summary = models.TextField(_("summary"), blank=True)
+    cluster = models.JSONField(_("cluster"), null=True, blank=True, editable=False)
+    size = models.PositiveIntegerField(
+        _("size"), null=True, blank=True, editable=False, help_text=_("Profiles in the cluster")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     panels = [
-        MultiFieldPanel([FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")], heading="Segment"),
+        MultiFieldPanel([FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")], heading=_("Segment")),
         FieldPanel("enabled"),
         FieldPanel("summary", read_only=True),
         FieldPanel("match"),
@@ -42,6 +45,8 @@ class Segment(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
 
     def __str__(self) -> str:
         return self.name
@@ -56,17 +61,17 @@ class Segment(models.Model):
         spec = self.condition_spec()
         errors = {}
         if self.kind == self.KIND_RULES and spec is None and self.enabled:
-            errors["conditions"] = "An enabled segment needs at least one condition"
+            errors["conditions"] = gettext("An enabled segment needs at least one condition")
         if spec is not None:
             if "in_segment" in _types(spec):
-                errors["conditions"] = "A segment cannot contain another segment"
+                errors["conditions"] = gettext("A segment cannot contain another segment")
             else:
                 try:
                     registry.build(spec)
                 except ConditionError as e:
                     errors["conditions"] = str(e)
         if self.kind == self.KIND_DISCOVERED and not self.cluster:
-            errors["kind"] = "Discovered segments are created by `manage.py tailor_discover_segments`"
+            errors["kind"] = gettext("Discovered segments are created by `manage.py tailor_discover_segments`")
         if errors:
             raise ValidationError(errors)
 
@@ -84,18 +89,26 @@ def _types(spec: dict) -> set[str]:
 class RulesVersion(models.Model):
     """A single counter every process polls to notice that segments changed (see rules.segments)."""
 
-    version = models.PositiveBigIntegerField(default=0)
+    version = models.PositiveBigIntegerField(_("version"), default=0)
+
+    class Meta:
+        verbose_name = _("rules version")
+        verbose_name_plural = _("rules versions")
 
     def __str__(self) -> str:
-        return f"rules version {self.version}"
+        return gettext("rules version %(version)s") % {"version": self.version}
 
 
 class VisitorProfile(models.Model):
     """A consented visitor's bounded behaviour (see rules.profiles); the embedded-default store."""
 
-    visitor_id = models.CharField(max_length=64, unique=True)
-    data = models.JSONField(default=dict)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    visitor_id = models.CharField(_("visitor id"), max_length=64, unique=True)
+    data = models.JSONField(_("data"), default=dict)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("visitor profile")
+        verbose_name_plural = _("visitor profiles")
 
     def __str__(self) -> str:
-        return f"visitor {self.visitor_id[:8]}…"
+        return gettext("visitor %(id)s…") % {"id": self.visitor_id[:8]}

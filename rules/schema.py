@@ -10,6 +10,8 @@ import graphene
 
 from rules.engine import Context
 from rules.engine.vocabulary import DEVICE_CLASSES, EMOTION_LABELS, WEATHER_CONDITIONS
+from rules.profiles import set_consent
+from tailor.signing import TokenError, new_visitor_id, read_visitor_token, sign_visitor
 
 
 def vocabulary_enum(name: str, values: tuple[str, ...], description: str) -> type[graphene.Enum]:
@@ -177,9 +179,6 @@ class SetConsent(graphene.Mutation):
 
     @staticmethod
     def mutate(root, info, personalization, analytics, visitor_token=None):
-        from rules.profiles import set_consent
-        from tailor.signing import TokenError, new_visitor_id, read_visitor_token, sign_visitor
-
         if visitor_token:
             try:
                 visitor_id = read_visitor_token(visitor_token)

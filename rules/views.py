@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from rules.models import Segment
@@ -6,7 +7,7 @@ from rules.models import Segment
 class SegmentViewSet(SnippetViewSet):
     model = Segment
     icon = "group"
-    menu_label = "Segments"
+    menu_label = _("Segments")
     menu_name = "tailor-segments"
     add_to_admin_menu = True
     menu_order = 250

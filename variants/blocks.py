@@ -19,11 +19,13 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
-from rules.blocks import ConditionsBlock, vocabulary_choices
+from rules.blocks import MATCH_CHOICES, ConditionsBlock, vocabulary_choices
 from variants.engine import Slot
 from variants.engine.policies import PolicyError, make_policy
 from variants.engine.vocabulary import (
@@ -49,20 +51,42 @@ ALGORITHM_CHOICES = vocabulary_choices(ALGORITHMS, ALGORITHM_HELP)
 SPLIT_CHOICES = vocabulary_choices(SPLIT_ATTRIBUTES, SPLIT_LABELS)
 
 
+def relabel(block: blocks.Block, label: Any) -> blocks.Block:
+    """Give a block its (translated) label after construction.
+
+    A label given as a constructor argument is part of the block's definition in a host site's
+    migrations, so adding one would ask every site for a new migration; set here, it changes what
+    editors read and nothing else. (`meta.label` too, so a parent's `set_name` keeps it.) The English
+    is what Wagtail would derive from the block's name.
+    """
+    block.meta.label = block.label = label
+    return block
+
+
+def label_children(block: blocks.Block, labels: dict[str, Any]) -> None:
+    for name, label in labels.items():
+        relabel(block.child_blocks[name], label)
+
+
 class ButtonBlock(blocks.StructBlock):
     label = blocks.CharBlock(max_length=80)
-    url = blocks.CharBlock(max_length=500, help_text="An absolute URL or a path such as /pricing/")
+    url = blocks.CharBlock(max_length=500, help_text=_("An absolute URL or a path such as /pricing/"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        label_children(self, {"label": pgettext_lazy("button", "Label"), "url": _("Url")})
 
     class Meta:
         icon = "link"
+        label = _("Button")
 
 
 def default_content_blocks() -> list[tuple[str, blocks.Block]]:
     """The content a variant can hold when the site does not pass its own blocks."""
     return [
-        ("heading", blocks.CharBlock(max_length=200, form_classname="title")),
-        ("paragraph", blocks.RichTextBlock(features=["bold", "italic", "link", "ol", "ul"])),
-        ("image", ImageChooserBlock()),
+        ("heading", relabel(blocks.CharBlock(max_length=200, form_classname="title"), _("Heading"))),
+        ("paragraph", relabel(blocks.RichTextBlock(features=["bold", "italic", "link", "ol", "ul"]), _("Paragraph"))),
+        ("image", relabel(ImageChooserBlock(), _("Image"))),
         ("button", ButtonBlock()),
     ]
 
@@ -97,14 +121,14 @@ class VariantBlock(blocks.StructBlock):
         content = content_blocks if content_blocks is not None else default_content_blocks()
         super().__init__(
             [
-                ("name", blocks.CharBlock(max_length=80, help_text="Shown in reports and reasons")),
+                ("name", blocks.CharBlock(max_length=80, help_text=_("Shown in reports and reasons"))),
                 ("content", blocks.StreamBlock(content, required=False)),
                 (
                     "match",
                     blocks.ChoiceBlock(
-                        choices=[("all", "All conditions"), ("any", "Any condition")],
+                        choices=MATCH_CHOICES,
                         default="all",
-                        help_text="How the conditions below combine",
+                        help_text=_("How the conditions below combine"),
                     ),
                 ),
                 ("conditions", ConditionsBlock()),
@@ -115,16 +139,26 @@ class VariantBlock(blocks.StructBlock):
                         default=1.0,
                         min_value=0,
                         max_value=1000,
-                        help_text="Share in an A/B split (relative to the other variants)",
+                        help_text=_("Share in an A/B split (relative to the other variants)"),
                     ),
                 ),
             ],
             **kwargs,
         )
+        label_children(
+            self,
+            {
+                "name": pgettext_lazy("variant", "Name"),
+                "content": _("Content"),
+                "match": pgettext_lazy("conditions", "Match"),
+                "conditions": _("Conditions"),
+                "weight": _("Weight"),
+            },
+        )
 
     class Meta:
         icon = "snippet"
-        label = "Variant"
+        label = _("Variant")
 
 
 class PolicyOptionsBlock(blocks.StructBlock):
@@ -138,32 +172,51 @@ class PolicyOptionsBlock(blocks.StructBlock):
     reward = blocks.ChoiceBlock(
         choices=vocabulary_choices(REWARDS, REWARD_LABELS),
         default=REWARDS[0],
-        help_text="What counts as success",
+        help_text=_("What counts as success"),
     )
     split_by = blocks.MultipleChoiceBlock(
         choices=SPLIT_CHOICES,
         required=False,
-        help_text="Contextual only: learn a best variant per value of these (default: segment). "
-        "With several, the one that pays off most is used.",
+        help_text=_(
+            "Contextual only: learn a best variant per value of these (default: segment). "
+            "With several, the one that pays off most is used."
+        ),
     )
     min_impressions = blocks.IntegerBlock(
         default=200,
         min_value=0,
         max_value=1_000_000,
-        help_text="Contextual only: impressions an audience needs before it gets its own weights; "
-        "until then it shares the slot-wide ones",
+        help_text=_(
+            "Contextual only: impressions an audience needs before it gets its own weights; "
+            "until then it shares the slot-wide ones"
+        ),
     )
     half_life = blocks.IntegerBlock(
         required=False,
         min_value=10,
         max_value=100_000_000,
-        help_text="Forget old results: after this many newer impressions an old one counts half. "
-        "Empty: never forget (right unless what works changes over time)",
+        help_text=_(
+            "Forget old results: after this many newer impressions an old one counts half. "
+            "Empty: never forget (right unless what works changes over time)"
+        ),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        label_children(
+            self,
+            {
+                "algorithm": _("Algorithm"),
+                "reward": _("Reward"),
+                "split_by": _("Split by"),
+                "min_impressions": _("Min impressions"),
+                "half_life": _("Half life"),
+            },
+        )
 
     class Meta:
         icon = "cogs"
-        label = "Learning options"
+        label = _("Learning options")
         collapsed = True
 
 
@@ -182,31 +235,36 @@ class PersonalizedBlock(blocks.StructBlock):
                     "slot",
                     blocks.CharBlock(
                         max_length=64,
-                        help_text="Name frontends use for this region, e.g. hero (lowercase, digits, - and _)",
+                        help_text=_("Name frontends use for this region, e.g. hero (lowercase, digits, - and _)"),
                     ),
                 ),
                 ("policy", blocks.ChoiceBlock(choices=POLICY_CHOICES, default=POLICY_RULES)),
                 ("options", PolicyOptionsBlock()),
-                ("default", blocks.StreamBlock(content, required=False, label="Default content")),
+                ("default", blocks.StreamBlock(content, required=False, label=_("Default content"))),
                 ("variants", blocks.ListBlock(VariantBlock(content), default=[], max_num=20)),
             ],
             **kwargs,
         )
+        label_children(self, {"slot": _("Slot"), "policy": _("Policy"), "variants": _("Variants")})
 
     class Meta:
         icon = "user"
-        label = "Personalized region"
+        label = _("Personalized region")
         template = "tailor_cms/blocks/personalized_block.html"
 
     def clean(self, value):
         value = super().clean(value)
         errors = {}
         if not SLOT_NAME_RE.match(value.get("slot") or ""):
-            errors["slot"] = ValidationError("Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter")
+            errors["slot"] = ValidationError(
+                gettext("Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter")
+            )
         names = [v.get("name", "").strip().casefold() for v in value.get("variants") or []]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            errors["variants"] = ValidationError(f"Variant names must be unique: {', '.join(dupes)}")
+            errors["variants"] = ValidationError(
+                gettext("Variant names must be unique: %(names)s") % {"names": ", ".join(dupes)}
+            )
         policy_error = self._policy_error(value)
         if policy_error:
             errors["options"] = ValidationError(policy_error)

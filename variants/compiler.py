@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
 from wagtail import blocks as wagtail_blocks
 from wagtail.fields import StreamField
 
@@ -28,19 +29,32 @@ from variants.engine.vocabulary import POLICY_AB, POLICY_RULES
 
 
 class InvalidCondition(Condition):
-    """Stands in for stored conditions that no longer validate: never matches, says why."""
+    """Stands in for stored conditions that no longer validate: never matches, says why.
+
+    Compiled pages are shared by requests in every language, so with the `spec` at hand the engine's
+    message is worked out again when it is shown, in the language of the request that reads it.
+    """
 
     type = "_invalid"
-    label = "Invalid condition"
+    label = gettext_noop("Invalid condition")
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, spec: dict[str, Any] | None = None):
         self.message = message
+        self.spec = spec
 
     def to_params(self):
         return {"message": self.message}
 
+    def _message(self) -> str:
+        if self.spec is not None:
+            try:
+                registry.build(self.spec)
+            except ConditionError as e:
+                return str(e)
+        return self.message
+
     def describe(self) -> str:
-        return f"invalid condition ({self.message})"
+        return gettext("invalid condition (%(message)s)") % {"message": self._message()}
 
     def evaluate(self, ctx) -> Outcome:
         return Outcome(False, self.describe())
@@ -105,7 +119,7 @@ def compile_slot(slot_id: str, raw: dict[str, Any], segment_names: dict[str, str
         try:
             condition = registry.build(spec) if spec else None
         except ConditionError as e:
-            condition = InvalidCondition(str(e))
+            condition = InvalidCondition(str(e), spec)
         weight = value.get("weight")
         variants.append(
             Variant(

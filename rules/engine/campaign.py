@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
-from .i18n import quoted
-from .params import MAX_TEXT, is_blank
+from .i18n import _, gettext_noop, quoted
+from .params import MAX_TEXT, at_most_characters, expected_text, is_blank
 
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 
@@ -34,12 +34,12 @@ def _utm_value(params: Mapping[str, Any], key: str) -> str | None:
     if is_blank(raw):
         return None
     if not isinstance(raw, str):
-        raise ConditionError(key, f"expected text, got {raw!r}")
+        raise ConditionError(key, expected_text(raw))
     value = raw.strip().lower()
     if len(value) > MAX_TEXT:
-        raise ConditionError(key, f"at most {MAX_TEXT} characters")
+        raise ConditionError(key, at_most_characters(MAX_TEXT))
     if "*" in value[:-1]:
-        raise ConditionError(key, "'*' is allowed only at the end (it matches any ending)")
+        raise ConditionError(key, _("'*' is allowed only at the end (it matches any ending)"))
     return value
 
 
@@ -52,13 +52,13 @@ class Utm(Condition):
     """
 
     type = "utm"
-    label = "Campaign (UTM)"
+    label = gettext_noop("Campaign (UTM)")
     facts = ("utm",)
 
     def __init__(self, wanted: Mapping[str, str]):
         self.wanted = {k: wanted[k] for k in UTM_KEYS if wanted.get(k)}
         if not self.wanted:
-            raise ConditionError("source", "give at least one of source, medium or campaign")
+            raise ConditionError("source", _("give at least one of source, medium or campaign"))
 
     @classmethod
     def from_params(cls, params, registry=None):
@@ -68,23 +68,35 @@ class Utm(Condition):
         return dict(self.wanted)
 
     def describe(self) -> str:
-        return "Campaign " + ", ".join(f"utm_{k}={v}" for k, v in self.wanted.items())
+        return _campaign(f"utm_{k}={v}" for k, v in self.wanted.items())
 
     def evaluate(self, ctx: Context) -> Outcome:
         utm = ctx.get("utm")
         if not isinstance(utm, Mapping):
-            return self.unknown("campaign parameters")
+            return self.unknown(_("campaign parameters"))
         seen = []
         for key, want in self.wanted.items():
             actual = utm.get(key)
             actual = actual.strip().lower() if isinstance(actual, str) else ""
             if not actual:
-                return Outcome(False, f"{self.describe()}: no utm_{key}")
+                return Outcome(
+                    False,
+                    _("%(condition)s: no %(parameter)s") % {"condition": self.describe(), "parameter": f"utm_{key}"},
+                )
             ok = actual.startswith(want[:-1]) if want.endswith("*") else actual == want
             if not ok:
-                return Outcome(False, f"{self.describe()}: utm_{key} is {actual[:80]}")
+                return Outcome(
+                    False,
+                    _("%(condition)s: %(parameter)s is %(value)s")
+                    % {"condition": self.describe(), "parameter": f"utm_{key}", "value": actual[:80]},
+                )
             seen.append(f"utm_{key}={actual[:80]}")
-        return Outcome(True, "Campaign " + ", ".join(seen))
+        return Outcome(True, _campaign(seen))
+
+
+def _campaign(parameters: Iterable[str]) -> str:
+    """The parameters as they are in the URL: "Campaign utm_source=newsletter, utm_medium=email"."""
+    return _("Campaign %(parameters)s") % {"parameters": ", ".join(parameters)}
 
 
 # --- referrer ------------------------------------------------------------------------------------
@@ -129,7 +141,7 @@ class Referrer(Condition):
     """
 
     type = "referrer"
-    label = "Referrer"
+    label = gettext_noop("Referrer")
     facts = ("referrer",)
 
     def __init__(self, pattern: str):
@@ -144,7 +156,7 @@ class Referrer(Condition):
             try:
                 self._glob = re.compile(fnmatch.translate(pattern)).match
             except re.error as e:  # pragma: no cover - fnmatch escapes nearly everything
-                raise ConditionError("pattern", f"invalid pattern: {e}") from None
+                raise ConditionError("pattern", _("invalid pattern: %(error)s") % {"error": e}) from None
             self._bare = (
                 re.compile(fnmatch.translate(pattern[2:])).match
                 if self.kind == "host" and pattern.startswith("*.")
@@ -155,24 +167,27 @@ class Referrer(Condition):
     def from_params(cls, params, registry=None):
         raw = params.get("pattern")
         if not isinstance(raw, str) or not raw.strip():
-            raise ConditionError("pattern", "enter a domain such as google.com, or a pattern such as google.*")
+            raise ConditionError("pattern", _("enter a domain such as google.com, or a pattern such as google.*"))
         pattern = raw.strip().lower()
         if len(pattern) > 500:
-            raise ConditionError("pattern", "at most 500 characters")
+            raise ConditionError("pattern", at_most_characters(500))
         if any(c.isspace() or not c.isprintable() for c in pattern):
-            raise ConditionError("pattern", "a domain or URL pattern cannot contain spaces")
+            raise ConditionError("pattern", _("a domain or URL pattern cannot contain spaces"))
         if "/" in pattern:
             return cls(pattern)
         if any(c in pattern for c in "*?["):
             if not _HOST_GLOB.match(pattern):
-                raise ConditionError("pattern", f"{raw.strip()!r} is not a host pattern such as *.google.com")
+                raise ConditionError(
+                    "pattern", _("%(pattern)r is not a host pattern such as *.google.com") % {"pattern": raw.strip()}
+                )
             return cls(pattern)
         domain = _ascii_host(pattern.strip(".")) or ""
         labels = domain.split(".")
         if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
             raise ConditionError(
                 "pattern",
-                f"{raw.strip()!r} is not a domain; use e.g. google.com (or google.* for any Google domain)",
+                _("%(pattern)r is not a domain; use e.g. google.com (or google.* for any Google domain)")
+                % {"pattern": raw.strip()},
             )
         return cls(domain)
 
@@ -181,8 +196,8 @@ class Referrer(Condition):
 
     def describe(self) -> str:
         if self.kind == "domain":
-            return f"Referred by {self.pattern}"
-        return f"Referrer matches {self.pattern}"
+            return _("Referred by %(site)s") % {"site": self.pattern}
+        return _("Referrer matches %(pattern)s") % {"pattern": self.pattern}
 
     def _matches(self, url: str, host: str) -> bool:
         if self.kind == "domain":
@@ -195,14 +210,14 @@ class Referrer(Condition):
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("referrer")
         if not isinstance(raw, str):
-            return self.unknown("referrer")
+            return self.unknown(_("referrer"))
         url, host = split_referrer(raw)
         if not url:
-            return Outcome(False, f"{self.describe()}: direct visit (no referrer)")
-        where = host or "an unknown site"
+            return Outcome(False, _("%(condition)s: direct visit (no referrer)") % {"condition": self.describe()})
+        where = host or _("an unknown site")
         if self._matches(url, host):
-            return Outcome(True, f"Referred by {where}")
-        return Outcome(False, f"Referred by {where}, not {self.pattern}")
+            return Outcome(True, _("Referred by %(site)s") % {"site": where})
+        return Outcome(False, _("Referred by %(site)s, not %(pattern)s") % {"site": where, "pattern": self.pattern})
 
 
 # --- query parameters ----------------------------------------------------------------------------
@@ -218,7 +233,7 @@ class QueryParam(Condition):
     """
 
     type = "query_param"
-    label = "Query parameter"
+    label = gettext_noop("Query parameter")
     facts = ("query",)
 
     def __init__(self, name: str, operator: str = "present", value: str | None = None):
@@ -229,26 +244,32 @@ class QueryParam(Condition):
     def from_params(cls, params, registry=None):
         name = params.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise ConditionError("name", "enter the query parameter's name, e.g. 'promo'")
+            raise ConditionError("name", _("enter the query parameter's name, e.g. 'promo'"))
         name = name.strip()
         if len(name) > 100:
-            raise ConditionError("name", "at most 100 characters")
+            raise ConditionError("name", at_most_characters(100))
         value = params.get("value")
         if is_blank(value):
             value = None
         elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ConditionError("value", f"expected text, got {value!r}")
+            raise ConditionError("value", expected_text(value))
         else:
             value = str(value).strip()
             if len(value) > MAX_TEXT:
-                raise ConditionError("value", f"at most {MAX_TEXT} characters")
+                raise ConditionError("value", at_most_characters(MAX_TEXT))
         operator = params.get("operator") or ("equals" if value is not None else "present")
         if operator not in QUERY_OPERATORS:
-            raise ConditionError("operator", f"unknown operator {operator!r}; choose from {', '.join(QUERY_OPERATORS)}")
+            raise ConditionError(
+                "operator",
+                _("unknown operator %(operator)r; choose from %(choices)s")
+                % {"operator": operator, "choices": ", ".join(QUERY_OPERATORS)},
+            )
         if operator == "present":
             value = None  # a value left in the form means nothing for "is present"
         elif value is None:
-            raise ConditionError("value", f"enter the value the parameter {operator} (or choose 'is present')")
+            if operator == "equals":
+                raise ConditionError("value", _("enter the value the parameter equals (or choose 'is present')"))
+            raise ConditionError("value", _("enter the value the parameter contains (or choose 'is present')"))
         return cls(name, operator, value)
 
     def to_params(self):
@@ -259,10 +280,10 @@ class QueryParam(Condition):
 
     def describe(self) -> str:
         if self.operator == "present":
-            return f"Query parameter {self.name} is present"
+            return _("Query parameter %(name)s is present") % {"name": self.name}
         if self.operator == "equals":
-            return f"Query {self.name}={self.value}"
-        return f"Query parameter {self.name} contains {quoted(self.value or '')}"
+            return _("Query %(name)s=%(value)s") % {"name": self.name, "value": self.value}
+        return _("Query parameter %(name)s contains %(value)s") % {"name": self.name, "value": quoted(self.value or "")}
 
     def _value_ok(self, actual: Any) -> bool:
         if isinstance(actual, (list, tuple)):
@@ -275,9 +296,13 @@ class QueryParam(Condition):
     def evaluate(self, ctx: Context) -> Outcome:
         query = ctx.get("query")
         if not isinstance(query, Mapping):
-            return self.unknown("query parameters")
+            return self.unknown(_("query parameters"))
         if self.name not in query:
-            return Outcome(False, f"{self.describe()}: no {self.name} parameter")
+            return Outcome(
+                False, _("%(condition)s: no %(name)s parameter") % {"condition": self.describe(), "name": self.name}
+            )
         if self.operator == "present" or self._value_ok(query[self.name]):
             return Outcome(True, self.describe())
-        return Outcome(False, f"{self.describe()}: {self.name} has another value")
+        return Outcome(
+            False, _("%(condition)s: %(name)s has another value") % {"condition": self.describe(), "name": self.name}
+        )

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from .context import Context
+from .i18n import _, chain_and, chain_or, gettext_noop, ngettext
 
 MAX_DEPTH = 6
 MAX_CHILDREN = 50
@@ -39,9 +40,14 @@ class Outcome(NamedTuple):
 
 
 class Condition:
-    """Base class: subclasses set `type`, `label`, `facts` and implement the three methods."""
+    """Base class: subclasses set `type`, `label`, `facts` and implement the three methods.
+
+    Reasons and descriptions are made in the active language when asked for (`i18n`), never stored
+    at construction: a compiled condition is cached and serves requests in every language.
+    """
 
     type: ClassVar[str] = ""
+    #: the editor's name for the type, marked with `gettext_noop` and translated where it is shown
     label: ClassVar[str] = ""
     #: names of the context facts this condition reads (they become cache dimensions)
     facts: ClassVar[tuple[str, ...]] = ()
@@ -70,7 +76,8 @@ class Condition:
         return {"type": self.type, **self.to_params()}
 
     def unknown(self, what: str) -> Outcome:
-        return Outcome(None, f"{self.describe()}: {what} unknown")
+        """Not evaluable: `what` (translated, e.g. ``_("weather")``) is not known."""
+        return Outcome(None, _("%(condition)s: %(fact)s unknown") % {"condition": self.describe(), "fact": what})
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.describe()!r}>"
@@ -108,17 +115,27 @@ class ConditionRegistry:
             return self._types[type_name]
         except KeyError:
             known = ", ".join(sorted(self._types))
-            raise ConditionError("type", f"unknown condition type {type_name!r} (known: {known})") from None
+            raise ConditionError(
+                "type", _("unknown condition type %(type)r (known: %(known)s)") % {"type": type_name, "known": known}
+            ) from None
 
     def build(self, spec: Mapping[str, Any], _depth: int = 0) -> Condition:
         """Validate `spec` and return the compiled condition; raises ConditionError."""
         if not isinstance(spec, Mapping):
-            raise ConditionError(None, f"a condition must be an object, not {type(spec).__name__}")
+            raise ConditionError(None, _("a condition must be an object, not %(type)s") % {"type": type(spec).__name__})
         if _depth > MAX_DEPTH:
-            raise ConditionError(None, f"conditions nest deeper than {MAX_DEPTH} levels")
+            raise ConditionError(
+                None,
+                ngettext(
+                    "conditions nest deeper than %(count)d level",
+                    "conditions nest deeper than %(count)d levels",
+                    MAX_DEPTH,
+                )
+                % {"count": MAX_DEPTH},
+            )
         type_name = spec.get("type")
         if not isinstance(type_name, str):
-            raise ConditionError("type", "missing condition type")
+            raise ConditionError("type", _("missing condition type"))
         cls = self.get(type_name)
         params = {k: v for k, v in spec.items() if k != "type"}
         if issubclass(cls, _Composite):
@@ -132,15 +149,19 @@ class _Composite(Condition):
     def __init__(self, children: Iterable[Condition]):
         self.children = tuple(children)
         if not self.children:
-            raise ConditionError("conditions", "needs at least one condition")
+            raise ConditionError("conditions", _("needs at least one condition"))
         if len(self.children) > MAX_CHILDREN:
-            raise ConditionError("conditions", f"at most {MAX_CHILDREN} conditions")
+            raise ConditionError(
+                "conditions",
+                ngettext("at most %(count)d condition", "at most %(count)d conditions", MAX_CHILDREN)
+                % {"count": MAX_CHILDREN},
+            )
 
     @classmethod
     def from_params(cls, params, registry, _depth=0):
         raw = params.get("conditions")
         if not isinstance(raw, list):
-            raise ConditionError("conditions", "must be a list of conditions")
+            raise ConditionError("conditions", _("must be a list of conditions"))
         return cls([registry.build(c, _depth) for c in raw])
 
     def to_params(self):
@@ -152,10 +173,10 @@ class _Composite(Condition):
 
 class All(_Composite):
     type = "all"
-    label = "All of"
+    label = gettext_noop("All of")
 
     def describe(self) -> str:
-        return " and ".join(c.describe() for c in self.children)
+        return chain_and([c.describe() for c in self.children])
 
     def evaluate(self, ctx: Context) -> Outcome:
         reasons, unknown = [], None
@@ -173,10 +194,10 @@ class All(_Composite):
 
 class AnyOf(_Composite):
     type = "any"
-    label = "Any of"
+    label = gettext_noop("Any of")
 
     def describe(self) -> str:
-        return "(" + " or ".join(c.describe() for c in self.children) + ")"
+        return "(" + chain_or([c.describe() for c in self.children]) + ")"
 
     def evaluate(self, ctx: Context) -> Outcome:
         fails, unknown = [], None
@@ -189,36 +210,36 @@ class AnyOf(_Composite):
             fails.append(out.reason)
         if unknown is not None:
             return unknown
-        return Outcome(False, "none of: " + "; ".join(fails))
+        return Outcome(False, _("none of: %(reasons)s") % {"reasons": "; ".join(fails)})
 
 
 class Not(_Composite):
     type = "not"
-    label = "Not"
+    label = gettext_noop("Not")
 
     def __init__(self, children: Iterable[Condition]):
         super().__init__(children)
         if len(self.children) != 1:
-            raise ConditionError("condition", "'not' takes exactly one condition")
+            raise ConditionError("condition", _("'not' takes exactly one condition"))
 
     @classmethod
     def from_params(cls, params, registry, _depth=0):
         raw = params.get("condition")
         if raw is None:
-            raise ConditionError("condition", "'not' needs a condition")
+            raise ConditionError("condition", _("'not' needs a condition"))
         return cls([registry.build(raw, _depth)])
 
     def to_params(self):
         return {"condition": self.children[0].to_spec()}
 
     def describe(self) -> str:
-        return f"not ({self.children[0].describe()})"
+        return _("not (%(condition)s)") % {"condition": self.children[0].describe()}
 
     def evaluate(self, ctx: Context) -> Outcome:
         out = self.children[0].evaluate(ctx)
         if out.value is None:
             return out
-        return Outcome(not out.value, f"not ({out.reason})")
+        return Outcome(not out.value, _("not (%(condition)s)") % {"condition": out.reason})
 
 
 registry = ConditionRegistry()

@@ -43,12 +43,16 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .i18n import _
+
 # Where a fact came from, in order of precedence (earlier wins when the same fact arrives twice).
 SOURCE_INPUT = "input"
 SOURCE_HEADER = "header"
 SOURCE_PROVIDER = "provider"
 SOURCE_PROFILE = "profile"
 SOURCE_SERVER = "server"
+#: segment membership, worked out from the other facts by the segments' rules
+SOURCE_SEGMENTS = "segments"
 
 
 class InvalidContext(ValueError):
@@ -64,11 +68,15 @@ class InvalidContext(ValueError):
 def get_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`; raises InvalidContext for anything else."""
     if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")):
-        raise InvalidContext("timezone", f"unknown timezone {name!r}; use an IANA name such as 'Asia/Seoul'")
+        raise InvalidContext("timezone", _unknown_zone(name))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise InvalidContext("timezone", f"unknown timezone {name!r}; use an IANA name such as 'Asia/Seoul'") from None
+        raise InvalidContext("timezone", _unknown_zone(name)) from None
+
+
+def _unknown_zone(name: object) -> str:
+    return _("unknown timezone %(name)r; use an IANA name such as 'Asia/Seoul'") % {"name": name}
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
-from .i18n import join_or, ordinal
+from .i18n import _, gettext_noop, join_or, ordinal
 from .params import bool_param, text_list
 
 _LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
@@ -43,7 +43,7 @@ class Language(Condition):
     """The visitor's first language (or, with `any_preferred`, any accepted one) matches a tag prefix."""
 
     type = "language"
-    label = "Language"
+    label = gettext_noop("Language")
     facts = ("language",)
 
     def __init__(self, languages: Sequence[str], any_preferred: bool = False):
@@ -53,10 +53,20 @@ class Language(Condition):
     @classmethod
     def from_params(cls, params, registry=None):
         tags = []
-        for raw in text_list(params, "languages", noun="language", split_commas=True, max_len=35):
+        languages = text_list(
+            params,
+            "languages",
+            noun=gettext_noop("language"),
+            nouns=gettext_noop("languages"),
+            split_commas=True,
+            max_len=35,
+        )
+        for raw in languages:
             tag = canonical_language(raw)
             if tag is None:
-                raise ConditionError("languages", f"{raw!r} is not a language tag; use e.g. 'ko', 'en-GB'")
+                raise ConditionError(
+                    "languages", _("%(tag)r is not a language tag; use e.g. 'ko', 'en-GB'") % {"tag": raw}
+                )
             if tag not in tags:
                 tags.append(tag)
         return cls(tags, bool_param(params, "any_preferred", default=False))
@@ -66,25 +76,28 @@ class Language(Condition):
 
     def describe(self) -> str:
         if self.any_preferred:
-            return f"Accepts language {join_or(self.languages)}"
-        return f"Language is {join_or(self.languages)}"
+            return _("Accepts language %(languages)s") % {"languages": join_or(self.languages)}
+        return _("Language is %(languages)s") % {"languages": join_or(self.languages)}
 
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("language")
         if isinstance(raw, str):
             raw = (raw,)
         if not isinstance(raw, (list, tuple)):
-            return self.unknown("language")
+            return self.unknown(_("language"))
         tags = [t for t in (canonical_language(x) for x in raw[:20]) if t]
         if not tags:
-            return self.unknown("language")
+            return self.unknown(_("language"))
         considered = tags if self.any_preferred else tags[:1]
         for i, tag in enumerate(considered):
             if any(language_matches(tag, w) for w in self.languages):
                 if i == 0:
-                    return Outcome(True, f"Language {tag}")
-                return Outcome(True, f"Accepts {tag} ({ordinal(i + 1)} preference)")
+                    return Outcome(True, _("Language %(tag)s") % {"tag": tag})
+                return Outcome(
+                    True, _("Accepts %(tag)s (%(ordinal)s preference)") % {"tag": tag, "ordinal": ordinal(i + 1)}
+                )
+        wanted = join_or(self.languages)
         if self.any_preferred:
             shown = ", ".join(tags[:3]) + (", …" if len(tags) > 3 else "")
-            return Outcome(False, f"Accepts {shown}, not {join_or(self.languages)}")
-        return Outcome(False, f"Language {tags[0]}, not {join_or(self.languages)}")
+            return Outcome(False, _("Accepts %(tags)s, not %(languages)s") % {"tags": shown, "languages": wanted})
+        return Outcome(False, _("Language %(tag)s, not %(languages)s") % {"tag": tags[0], "languages": wanted})

@@ -7,11 +7,22 @@ from datetime import date, datetime
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
-from .vocabulary import DAY_NAMES
+from .i18n import _, gettext_noop, join_and
+from .vocabulary import DAY_NAMES, DAYPART_LABELS
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
 _DAY_KEYS = {name[:3].lower(): i for i, name in enumerate(DAY_NAMES)}
+#: "Mondays and Fridays": the days a condition names, in the plural
+DAY_NAMES_PLURAL = (
+    gettext_noop("Mondays"),
+    gettext_noop("Tuesdays"),
+    gettext_noop("Wednesdays"),
+    gettext_noop("Thursdays"),
+    gettext_noop("Fridays"),
+    gettext_noop("Saturdays"),
+    gettext_noop("Sundays"),
+)
 
 
 def parse_hhmm(value, field: str) -> int:
@@ -20,7 +31,7 @@ def parse_hhmm(value, field: str) -> int:
         return value.hour * 60 + value.minute
     m = _HHMM.match(str(value).strip()) if isinstance(value, str) else None
     if not m:
-        raise ConditionError(field, f"expected a time as HH:MM, got {value!r}")
+        raise ConditionError(field, _("expected a time as HH:MM, got %(value)r") % {"value": value})
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
@@ -41,18 +52,27 @@ def daypart(hour: float) -> str:
 
 
 def period_name(start: int, end: int) -> str:
-    """Morning / Afternoon / Evening / Night, from the middle of the window."""
+    """Morning / Afternoon / Evening / Night (translated), from the middle of the window."""
     length = (end - start) % 1440
-    return daypart((start + length / 2) % 1440 / 60).capitalize()
+    return _(DAYPART_LABELS[daypart((start + length / 2) % 1440 / 60)])
 
 
 def _clock_unknown(condition: Condition, ctx: Context) -> Outcome:
     """Why a time condition cannot be evaluated: no timezone (the usual case) or no clock."""
-    return condition.unknown("visitor timezone" if ctx.get("now") is not None else "clock")
+    return condition.unknown(_("visitor timezone") if ctx.get("now") is not None else _("clock"))
 
 
-def _where(ctx: Context) -> str:
-    return ctx.get("timezone") or "?"
+def _where(condition: Condition, ctx: Context) -> str:
+    """The condition on the visitor's clock: "Evening 18:00–23:00 (Asia/Seoul)"."""
+    return _("%(condition)s (%(timezone)s)") % {
+        "condition": condition.describe(),
+        "timezone": ctx.get("timezone") or "?",
+    }
+
+
+def _not_now(condition: Condition, ctx: Context, now: str) -> Outcome:
+    """Not matched, and what the visitor's clock says instead: "…: it is 17:30 there"."""
+    return Outcome(False, _("%(condition)s: it is %(now)s there") % {"condition": _where(condition, ctx), "now": now})
 
 
 @register
@@ -60,15 +80,14 @@ class TimeOfDay(Condition):
     """Visitor-local time in [start, end). A window whose end is before its start runs overnight."""
 
     type = "time_of_day"
-    label = "Time of day"
+    label = gettext_noop("Time of day")
     facts = ("now", "timezone")
 
     def __init__(self, start: int, end: int):
         if start == end:
-            raise ConditionError("end", "start and end must differ (an empty window never matches)")
+            raise ConditionError("end", _("start and end must differ (an empty window never matches)"))
         self.start, self.end = start, end
         self.overnight = end < start
-        self._text = f"{period_name(start, end)} {fmt_minutes(start)}–{fmt_minutes(end)}"
 
     @classmethod
     def from_params(cls, params, registry=None):
@@ -78,7 +97,11 @@ class TimeOfDay(Condition):
         return {"start": fmt_minutes(self.start), "end": fmt_minutes(self.end)}
 
     def describe(self) -> str:
-        return self._text
+        return _("%(period)s %(start)s–%(end)s") % {
+            "period": period_name(self.start, self.end),
+            "start": fmt_minutes(self.start),
+            "end": fmt_minutes(self.end),
+        }
 
     def contains(self, minute: int) -> bool:
         if self.overnight:
@@ -91,24 +114,23 @@ class TimeOfDay(Condition):
             return _clock_unknown(self, ctx)
         minute = local.hour * 60 + local.minute
         if self.contains(minute):
-            return Outcome(True, f"{self._text} ({_where(ctx)})")
-        return Outcome(False, f"{self._text} ({_where(ctx)}): it is {fmt_minutes(minute)} there")
+            return Outcome(True, _where(self, ctx))
+        return _not_now(self, ctx, fmt_minutes(minute))
 
 
 def _describe_days(days: frozenset[int]) -> str:
     if days == frozenset(range(5)):
-        return "Weekdays"
+        return _("Weekdays")
     if days == frozenset({5, 6}):
-        return "Weekends"
+        return _("Weekends")
     if len(days) == 7:
-        return "Every day"
-    names = [DAY_NAMES[d] + "s" for d in sorted(days)]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return _("Every day")
+    return join_and([_(DAY_NAMES_PLURAL[d]) for d in sorted(days)])
 
 
 def parse_day(value, field: str = "days") -> int:
     if isinstance(value, bool):
-        raise ConditionError(field, f"unknown day {value!r}")
+        raise ConditionError(field, _("unknown day %(value)r") % {"value": value})
     if isinstance(value, int) and 0 <= value <= 6:
         return value
     if isinstance(value, str):
@@ -117,7 +139,7 @@ def parse_day(value, field: str = "days") -> int:
             return _DAY_KEYS[key]
         if key.isdigit() and 0 <= int(key) <= 6:
             return int(key)
-    raise ConditionError(field, f"unknown day {value!r}; use mon..sun or 0 (Monday)..6 (Sunday)")
+    raise ConditionError(field, _("unknown day %(value)r; use mon..sun or 0 (Monday)..6 (Sunday)") % {"value": value})
 
 
 @register
@@ -125,14 +147,13 @@ class DayOfWeek(Condition):
     """The visitor's local day of the week is one of `days` (0 = Monday)."""
 
     type = "day_of_week"
-    label = "Day of week"
+    label = gettext_noop("Day of week")
     facts = ("now", "timezone")
 
     def __init__(self, days):
         self.days = frozenset(days)
         if not self.days:
-            raise ConditionError("days", "pick at least one day")
-        self._text = _describe_days(self.days)
+            raise ConditionError("days", _("pick at least one day"))
 
     @classmethod
     def from_params(cls, params, registry=None):
@@ -140,23 +161,24 @@ class DayOfWeek(Condition):
         if isinstance(raw, (str, int)):
             raw = [raw]
         if not isinstance(raw, (list, tuple, set, frozenset)):
-            raise ConditionError("days", "expected a list of days")
+            raise ConditionError("days", _("expected a list of days"))
         return cls(parse_day(d) for d in raw)
 
     def to_params(self):
         return {"days": sorted(self.days)}
 
     def describe(self) -> str:
-        return self._text
+        return _describe_days(self.days)
 
     def evaluate(self, ctx: Context) -> Outcome:
         local = ctx.local_now()
         if local is None:
             return _clock_unknown(self, ctx)
         weekday = local.weekday()
+        day = _(DAY_NAMES[weekday])
         if weekday in self.days:
-            return Outcome(True, f"{self._text} ({_where(ctx)}): it is {DAY_NAMES[weekday]}")
-        return Outcome(False, f"{self._text} ({_where(ctx)}): it is {DAY_NAMES[weekday]} there")
+            return Outcome(True, _("%(condition)s: it is %(now)s") % {"condition": _where(self, ctx), "now": day})
+        return _not_now(self, ctx, day)
 
 
 def parse_date(value, field: str) -> date | None:
@@ -169,7 +191,7 @@ def parse_date(value, field: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ConditionError(field, f"expected a date as YYYY-MM-DD, got {value!r}") from None
+        raise ConditionError(field, _("expected a date as YYYY-MM-DD, got %(value)r") % {"value": value}) from None
 
 
 @register
@@ -177,21 +199,15 @@ class DateRange(Condition):
     """The visitor's local date is within [start, end], both inclusive; either end may be open."""
 
     type = "date_range"
-    label = "Date range"
+    label = gettext_noop("Date range")
     facts = ("now", "timezone")
 
     def __init__(self, start: date | None, end: date | None):
         if start is None and end is None:
-            raise ConditionError("start", "give a start date, an end date, or both")
+            raise ConditionError("start", _("give a start date, an end date, or both"))
         if start and end and end < start:
-            raise ConditionError("end", "the end date is before the start date")
+            raise ConditionError("end", _("the end date is before the start date"))
         self.start, self.end = start, end
-        if start and end:
-            self._text = f"{start.isoformat()} to {end.isoformat()}"
-        elif start:
-            self._text = f"from {start.isoformat()}"
-        else:
-            self._text = f"until {end.isoformat()}"  # type: ignore[union-attr]
 
     @classmethod
     def from_params(cls, params, registry=None):
@@ -204,13 +220,17 @@ class DateRange(Condition):
         }
 
     def describe(self) -> str:
-        return self._text
+        if self.start and self.end:
+            return _("%(start)s to %(end)s") % {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        if self.start:
+            return _("from %(start)s") % {"start": self.start.isoformat()}
+        return _("until %(end)s") % {"end": self.end.isoformat()}  # type: ignore[union-attr]
 
     def evaluate(self, ctx: Context) -> Outcome:
         local = ctx.local_now()
         if local is None:
             return _clock_unknown(self, ctx)
         today = local.date()
-        ok = (self.start is None or today >= self.start) and (self.end is None or today <= self.end)
-        where = f"{self._text} ({_where(ctx)})"
-        return Outcome(ok, where if ok else f"{where}: it is {today.isoformat()} there")
+        if (self.start is None or today >= self.start) and (self.end is None or today <= self.end):
+            return Outcome(True, _where(self, ctx))
+        return _not_now(self, ctx, today.isoformat())

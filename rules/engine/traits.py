@@ -9,8 +9,8 @@ from typing import Any
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
-from .i18n import fmt_number, quoted
-from .params import MAX_TEXT, as_bool, as_number, is_blank, number_param
+from .i18n import _, fmt_number, gettext_noop, pgettext, quoted
+from .params import MAX_TEXT, as_bool, as_number, at_most_characters, is_blank, number_param
 
 _TRAIT_KEY = re.compile(r"^[\w.:-]{1,64}$")
 TRAIT_OPERATORS = ("equals", "not_equals", "contains", "gt", "gte", "lt", "lte", "exists")
@@ -19,7 +19,7 @@ _NUMERIC_OPERATORS = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
 
 def _fmt_value(value: Any) -> str:
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return pgettext("trait value", "true") if value else pgettext("trait value", "false")
     if isinstance(value, (int, float)):
         return fmt_number(value)
     return quoted(str(value))
@@ -35,7 +35,7 @@ class Trait(Condition):
     """
 
     type = "trait"
-    label = "Trait"
+    label = gettext_noop("Trait")
     facts = ("traits",)
 
     def __init__(self, key: str, operator: str, value: Any = None):
@@ -49,32 +49,38 @@ class Trait(Condition):
     def from_params(cls, params, registry=None):
         key = params.get("key")
         if not isinstance(key, str) or not key.strip():
-            raise ConditionError("key", "enter the trait's key, e.g. 'plan'")
+            raise ConditionError("key", _("enter the trait's key, e.g. 'plan'"))
         key = key.strip()
         if len(key) > 64:
-            raise ConditionError("key", "at most 64 characters")
+            raise ConditionError("key", at_most_characters(64))
         if not _TRAIT_KEY.match(key):
-            raise ConditionError("key", "use letters, digits and _ . : - only")
+            raise ConditionError("key", _("use letters, digits and _ . : - only"))
         operator = params.get("operator") or "equals"
         if operator not in TRAIT_OPERATORS:
-            raise ConditionError("operator", f"unknown operator {operator!r}; choose from {', '.join(TRAIT_OPERATORS)}")
+            raise ConditionError(
+                "operator",
+                _("unknown operator %(operator)r; choose from %(choices)s")
+                % {"operator": operator, "choices": ", ".join(TRAIT_OPERATORS)},
+            )
         if operator == "exists":
             return cls(key, operator)
         value = params.get("value")
         if is_blank(value):
-            raise ConditionError("value", "enter the value to compare with")
+            raise ConditionError("value", _("enter the value to compare with"))
         if operator in _NUMERIC_OPERATORS:
             value = number_param(params, "value")
         elif isinstance(value, float) and not math.isfinite(value):
-            raise ConditionError("value", f"expected a finite number, got {value!r}")
+            raise ConditionError("value", _("expected a finite number, got %(value)r") % {"value": value})
         elif isinstance(value, str):
             value = value.strip()
             if len(value) > MAX_TEXT:
-                raise ConditionError("value", f"at most {MAX_TEXT} characters")
+                raise ConditionError("value", at_most_characters(MAX_TEXT))
         elif not isinstance(value, (bool, int, float)):
-            raise ConditionError("value", f"expected text, a number or true/false, got {type(value).__name__}")
+            raise ConditionError(
+                "value", _("expected text, a number or true/false, got %(type)s") % {"type": type(value).__name__}
+            )
         if operator == "contains" and isinstance(value, bool):
-            raise ConditionError("value", "'contains' needs text")
+            raise ConditionError("value", _("'contains' needs text"))
         return cls(key, operator, value)
 
     def to_params(self):
@@ -86,14 +92,24 @@ class Trait(Condition):
     def describe(self, negated: bool = False) -> str:
         op, key = self.operator, self.key
         if op == "exists":
-            return f"Trait {key} is {'not ' if negated else ''}set"
+            return (_("Trait %(key)s is not set") if negated else _("Trait %(key)s is set")) % {"key": key}
         if op in _NUMERIC_OPERATORS:
-            return f"Trait {key} {'is not ' if negated else ''}{_NUMERIC_OPERATORS[op]} {fmt_number(self.value)}"
-        if negated:
-            verb = {"equals": "is not", "not_equals": "is", "contains": "does not contain"}[op]
+            # "Trait age ≥ 18": the operator is a symbol
+            pattern = (
+                _("Trait %(key)s is not %(operator)s %(value)s")
+                if negated
+                else _("Trait %(key)s %(operator)s %(value)s")
+            )
+            return pattern % {"key": key, "operator": _NUMERIC_OPERATORS[op], "value": fmt_number(self.value)}
+        if op == "contains":
+            pattern = (
+                _("Trait %(key)s does not contain %(value)s") if negated else _("Trait %(key)s contains %(value)s")
+            )
+        elif (op == "equals") != negated:  # equals, or a negated not_equals
+            pattern = _("Trait %(key)s is %(value)s")
         else:
-            verb = {"equals": "is", "not_equals": "is not", "contains": "contains"}[op]
-        return f"Trait {key} {verb} {_fmt_value(self.value)}"
+            pattern = _("Trait %(key)s is not %(value)s")
+        return pattern % {"key": key, "value": _fmt_value(self.value)}
 
     def _equals(self, actual: Any) -> bool:
         if isinstance(actual, bool) or isinstance(self.value, bool):
@@ -106,14 +122,14 @@ class Trait(Condition):
     def evaluate(self, ctx: Context) -> Outcome:
         traits = ctx.get("traits")
         if not isinstance(traits, Mapping):
-            return self.unknown("traits")
+            return self.unknown(_("traits"))
         actual = traits.get(self.key)
         if self.operator == "exists":
             if actual is None:
                 return Outcome(False, self.describe(negated=True))
             return Outcome(True, self.describe())
         if actual is None:
-            return self.unknown(f"trait {self.key}")
+            return self.unknown(_("trait %(key)s") % {"key": self.key})
         op = self.operator
         if op == "equals":
             ok = self._equals(actual)
@@ -124,7 +140,9 @@ class Trait(Condition):
         else:
             number = as_number(actual)
             if number is None:
-                return Outcome(False, f"{self.describe()}: {self.key} is not a number")
+                return Outcome(
+                    False, _("%(condition)s: %(key)s is not a number") % {"condition": self.describe(), "key": self.key}
+                )
             ok = {
                 "gt": number > self._number,
                 "gte": number >= self._number,

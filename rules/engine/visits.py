@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
-from .i18n import ordinal
+from .i18n import _, gettext_noop, lower_first, ordinal
 from .params import bool_param, number_param
 
 
@@ -17,14 +17,14 @@ class VisitCount(Condition):
     """This visit's number (1 = first visit) is within [min, max]; either bound may be open."""
 
     type = "visit_count"
-    label = "Visit count"
+    label = gettext_noop("Visit count")
     facts = ("visit_count",)
 
     def __init__(self, minimum: int | None, maximum: int | None):
         if minimum is None and maximum is None:
-            raise ConditionError("min", "give a minimum, a maximum, or both")
+            raise ConditionError("min", _("give a minimum, a maximum, or both"))
         if minimum is not None and maximum is not None and maximum < minimum:
-            raise ConditionError("max", "the maximum is below the minimum")
+            raise ConditionError("max", _("the maximum is below the minimum"))
         self.min, self.max = minimum, maximum
 
     @classmethod
@@ -40,22 +40,26 @@ class VisitCount(Condition):
     def describe(self) -> str:
         lo, hi = self.min, self.max
         if lo == hi == 1 or (lo in (None, 1) and hi == 1):
-            return "First visit"
+            return _("First visit")
         if lo is not None and hi is not None:
-            return f"Visit {lo}" if lo == hi else f"Visits {lo}–{hi}"
+            if lo == hi:
+                return _("Visit %(number)s") % {"number": lo}
+            return _("Visits %(min)s–%(max)s") % {"min": lo, "max": hi}
         if lo is not None:
-            return f"Visit {lo} or later"
-        return f"Visit {hi} or earlier"
+            return _("Visit %(number)s or later") % {"number": lo}
+        return _("Visit %(number)s or earlier") % {"number": hi}
 
     def evaluate(self, ctx: Context) -> Outcome:
         count = ctx.get("visit_count")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            return self.unknown("visit count")
+            return self.unknown(_("visit count"))
         ok = (self.min is None or count >= self.min) and (self.max is None or count <= self.max)
+        visit = _("%(ordinal)s visit") % {"ordinal": ordinal(count)}
         if ok:
-            return Outcome(True, f"{ordinal(count)} visit")
-        wanted = self.describe()
-        return Outcome(False, f"{ordinal(count)} visit; wants {wanted[0].lower()}{wanted[1:]}")
+            return Outcome(True, visit)
+        return Outcome(
+            False, _("%(observed)s; wants %(wanted)s") % {"observed": visit, "wanted": lower_first(self.describe())}
+        )
 
 
 @register
@@ -63,7 +67,7 @@ class ReturningVisitor(Condition):
     """The visitor has (``returning: true``) or has not (``false``) been seen before this visit."""
 
     type = "returning_visitor"
-    label = "Returning visitor"
+    label = gettext_noop("Returning visitor")
     facts = ("returning",)
 
     def __init__(self, returning: bool = True):
@@ -77,13 +81,12 @@ class ReturningVisitor(Condition):
         return {"returning": self.returning}
 
     def describe(self) -> str:
-        return "Returning visitor" if self.returning else "New visitor"
+        return _("Returning visitor") if self.returning else _("New visitor")
 
     def evaluate(self, ctx: Context) -> Outcome:
         returning = ctx.get("returning")
         if not isinstance(returning, bool):
-            return self.unknown("visit history")
-        actual = "Returning visitor" if returning else "New visitor"
+            return self.unknown(_("visit history"))
         if returning == self.returning:
-            return Outcome(True, actual)
-        return Outcome(False, f"{actual}, not {self.describe().split()[0].lower()}")
+            return Outcome(True, _("Returning visitor") if returning else _("New visitor"))
+        return Outcome(False, _("Returning visitor, not new") if returning else _("New visitor, not returning"))

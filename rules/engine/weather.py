@@ -12,9 +12,25 @@ from collections.abc import Mapping, Sequence
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
-from .i18n import _, fmt_number, join_or
+from .i18n import _, fmt_number, gettext_noop, join_or, list_separator, lower_first, pgettext
 from .params import as_number, choice_list, number_param
 from .vocabulary import MAX_TEMPERATURE_C, MIN_TEMPERATURE_C, WEATHER_CONDITIONS, WEATHER_WORDS
+
+#: a condition as a description names it, in lower case ("Weather is rain or snow")
+_SKY_NAMES = {
+    "clear": lambda: pgettext("weather", "clear"),
+    "clouds": lambda: pgettext("weather", "clouds"),
+    "fog": lambda: pgettext("weather", "fog"),
+    "drizzle": lambda: pgettext("weather", "drizzle"),
+    "rain": lambda: pgettext("weather", "rain"),
+    "snow": lambda: pgettext("weather", "snow"),
+    "thunderstorm": lambda: pgettext("weather", "thunderstorm"),
+}
+
+
+def sky_name(condition: str) -> str:
+    name = _SKY_NAMES.get(condition)
+    return name() if name is not None else condition
 
 
 def _degrees(value: float) -> str:
@@ -35,7 +51,7 @@ class Weather(Condition):
     """The weather is one of `conditions` and/or the temperature is within [min, max] °C (inclusive)."""
 
     type = "weather"
-    label = "Weather"
+    label = gettext_noop("Weather")
     facts = ("weather",)
 
     def __init__(
@@ -45,9 +61,9 @@ class Weather(Condition):
         max_temperature: float | None = None,
     ):
         if not conditions and min_temperature is None and max_temperature is None:
-            raise ConditionError("conditions", "pick at least one weather condition or give a temperature range")
+            raise ConditionError("conditions", _("pick at least one weather condition or give a temperature range"))
         if min_temperature is not None and max_temperature is not None and max_temperature < min_temperature:
-            raise ConditionError("max_temperature", "the maximum temperature is below the minimum")
+            raise ConditionError("max_temperature", _("the maximum temperature is below the minimum"))
         self.conditions = tuple(conditions)
         self.min_temperature, self.max_temperature = min_temperature, max_temperature
 
@@ -55,7 +71,14 @@ class Weather(Condition):
     def from_params(cls, params, registry=None):
         bounds = {"minimum": MIN_TEMPERATURE_C, "maximum": MAX_TEMPERATURE_C}
         return cls(
-            choice_list(params, "conditions", WEATHER_CONDITIONS, noun="weather condition", required=False),
+            choice_list(
+                params,
+                "conditions",
+                WEATHER_CONDITIONS,
+                noun=gettext_noop("weather condition"),
+                nouns=gettext_noop("weather conditions"),
+                required=False,
+            ),
             number_param(params, "min_temperature", **bounds),
             number_param(params, "max_temperature", **bounds),
         )
@@ -70,26 +93,28 @@ class Weather(Condition):
     def _range_text(self) -> str:
         lo, hi = self.min_temperature, self.max_temperature
         if lo is not None and hi is not None:
-            return f"{_degrees(lo)} to {_degrees(hi)}"
+            return _("%(start)s to %(end)s") % {"start": _degrees(lo), "end": _degrees(hi)}
         if lo is not None:
-            return f"at least {_degrees(lo)}"
-        return f"at most {_degrees(hi)}"  # type: ignore[arg-type]
+            return _("at least %(temperature)s") % {"temperature": _degrees(lo)}
+        return _("at most %(temperature)s") % {"temperature": _degrees(hi)}  # type: ignore[arg-type]
 
     def _has_range(self) -> bool:
         return self.min_temperature is not None or self.max_temperature is not None
 
     def describe(self) -> str:
-        parts = []
-        if self.conditions:
-            parts.append(f"Weather is {join_or(self.conditions)}")
-        if self._has_range():
-            parts.append(("temperature " if parts else "Temperature ") + self._range_text())
-        return ", ".join(parts)
+        if not self._has_range():
+            return _("Weather is %(conditions)s") % {"conditions": join_or([sky_name(c) for c in self.conditions])}
+        if not self.conditions:
+            return _("Temperature %(range)s") % {"range": self._range_text()}
+        return _("Weather is %(conditions)s, temperature %(range)s") % {
+            "conditions": join_or([sky_name(c) for c in self.conditions]),
+            "range": self._range_text(),
+        }
 
     def evaluate(self, ctx: Context) -> Outcome:
         weather = ctx.get("weather")
         if not isinstance(weather, Mapping):
-            return self.unknown("weather")
+            return self.unknown(_("weather"))
         condition = weather.get("condition")
         condition = condition.lower() if isinstance(condition, str) and condition else None
         temperature = as_number(weather.get("temperature_c"))
@@ -109,8 +134,7 @@ class Weather(Condition):
             )
         ok = _and3(sky_ok, temp_ok)
         if ok is None:
-            missing = "weather condition" if sky_ok is None else "temperature"
-            return self.unknown(missing)
+            return self.unknown(_("weather condition") if sky_ok is None else _("temperature"))
 
         # "Rainy, 12°C in Seoul": what the visitor has, in the terms the condition asked about.
         observed = []
@@ -118,9 +142,12 @@ class Weather(Condition):
             observed.append(_(WEATHER_WORDS[condition]) if condition in WEATHER_WORDS else condition.capitalize())
         if self._has_range() and temperature is not None:
             observed.append(_degrees(temperature))
+        text = list_separator().join(observed)
         city = ctx.get("city")
-        where = f" in {city.strip()[:80]}" if isinstance(city, str) and city.strip() else ""
-        text = ", ".join(observed) + where
+        if isinstance(city, str) and city.strip():
+            text = _("%(weather)s in %(city)s") % {"weather": text, "city": city.strip()[:80]}
         if ok:
             return Outcome(True, text)
-        return Outcome(False, f"{text}; wants {self.describe()[0].lower()}{self.describe()[1:]}")
+        return Outcome(
+            False, _("%(observed)s; wants %(wanted)s") % {"observed": text, "wanted": lower_first(self.describe())}
+        )

@@ -15,8 +15,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEVICE_WORDS = {"mobile": "mobile", "tablet": "tablet", "desktop": "desktop"}
-DAYPART_WORDS = {"morning": "mornings", "afternoon": "afternoons", "evening": "evenings", "night": "late nights"}
+from rules.engine.i18n import _, join_and, list_separator, pgettext
+
+# How a summary words a cluster's dominant device and time of day, in the language active when the
+# segments are discovered (the summary is stored with the segment).
+DEVICE_WORDS = {
+    "mobile": lambda: pgettext("device", "mobile"),
+    "tablet": lambda: pgettext("device", "tablet"),
+    "desktop": lambda: pgettext("device", "desktop"),
+}
+DAYPART_WORDS = {
+    "morning": lambda: _("mornings"),
+    "afternoon": lambda: _("afternoons"),
+    "evening": lambda: _("evenings"),
+    "night": lambda: _("late nights"),
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,7 @@ def busiest_sections(profiles: Sequence, limit: int) -> list[str]:
     totals: Counter[str] = Counter()
     for p in profiles:
         totals.update(p.sections)
-    return [s for s, _ in totals.most_common(limit)]
+    return [s for s, _count in totals.most_common(limit)]
 
 
 def summarize(raw: dict[str, float], median_visits: float, population: dict[str, float] | None = None) -> str:
@@ -64,19 +77,19 @@ def summarize(raw: dict[str, float], median_visits: float, population: dict[str,
     if devices:
         device, share = max(devices.items(), key=lambda kv: kv[1])
         if share >= 0.6:
-            parts.append(DEVICE_WORDS[device])
+            parts.append(DEVICE_WORDS[device]())
     dayparts = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("daypart:")}
     if dayparts:
         part, share = max(dayparts.items(), key=lambda kv: kv[1])
         if share >= 0.5:
-            parts.append(DAYPART_WORDS[part])
+            parts.append(DAYPART_WORDS[part]())
     visits = int(math.floor(median_visits))
     if visits >= 10:
-        parts.append("10+ visits")
+        parts.append(_("10+ visits"))
     elif visits >= 3:
-        parts.append("3+ visits")
+        parts.append(_("3+ visits"))
     else:
-        parts.append("returning" if visits == 2 else "first visit")
+        parts.append(pgettext("segment summary", "returning") if visits == 2 else _("first visit"))
     sections = sorted(
         (
             (k.split(":", 1)[1], v)
@@ -86,8 +99,9 @@ def summarize(raw: dict[str, float], median_visits: float, population: dict[str,
         key=lambda kv: -kv[1],
     )
     if sections:
-        parts.append("reads " + " and ".join(s.replace("-", " ").title() for s, _ in sections[:2]))
-    return ", ".join(parts)
+        names = [name.replace("-", " ").title() for name, _share in sections[:2]]
+        parts.append(_("reads %(sections)s") % {"sections": join_and(names)})
+    return list_separator().join(parts)
 
 
 def discover(

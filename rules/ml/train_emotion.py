@@ -150,8 +150,6 @@ def _log_count_ratio(X, y: np.ndarray) -> np.ndarray:
 
 def _fit_label(X, y: np.ndarray) -> tuple[np.ndarray, float]:
     """One label's ensemble folded into a single (weights, bias)."""
-    from sklearn.linear_model import LogisticRegression
-
     members: list[tuple[np.ndarray, float]] = []
     lr = LogisticRegression(C=LR_C, solver="liblinear").fit(X, y)
     members.append((lr.coef_.ravel(), float(lr.intercept_[0])))

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.engine import Condition, Context, Outcome
+from rules.engine.i18n import _, pgettext, remembering
 
 from .allocation import pick, restrict
-from .contextual import attribute_facts, context_keys, split_attributes
+from .contextual import NO_SEGMENT, attribute_facts, context_keys, split_attributes
 from .vocabulary import (
     ALGORITHM_NAMES,
     DEFAULT_ALGORITHM,
@@ -45,13 +46,12 @@ __all__ = [
     "Slot",
     "Variant",
     "algorithm_label",
+    "default_variant_name",
     "decide",
 ]
 
 #: listed in `Decision.facts` when the choice depends on the visitor's identity (a weighted draw)
 UNIT_FACT = "visitor"
-
-_EVERYONE = Outcome(True, "Everyone (no conditions)")
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ class Variant:
     weight: float = 1.0
 
     def evaluate(self, ctx: Context) -> Outcome:
-        return _EVERYONE if self.condition is None else self.condition.evaluate(ctx)
+        if self.condition is None:
+            return Outcome(True, _("Everyone (no conditions)"))
+        return self.condition.evaluate(ctx)
 
     @property
     def facts(self) -> frozenset[str]:
@@ -127,14 +129,16 @@ def evaluate_variants(slot: Slot, ctx: Context, *, stop_at_first: bool) -> list[
 
 def _default(slot: Slot, evaluations: list[Evaluation], facts: frozenset[str]) -> Decision:
     if slot.variants:
-        reasons = ["No variant matched; showing the default"] + [f"{e.variant_name}: {e.reason}" for e in evaluations]
+        reasons = [_("No variant matched; showing the default")] + [
+            _("%(variant)s: %(reason)s") % {"variant": e.variant_name, "reason": e.reason} for e in evaluations
+        ]
     else:
-        reasons = ["The slot has no variants; showing the default"]
+        reasons = [_("The slot has no variants; showing the default")]
     return Decision(
         slot.id,
         slot.name,
         DEFAULT_VARIANT,
-        "Default",
+        default_variant_name(),
         POLICY_DEFAULT,
         1.0,
         tuple(reasons),
@@ -143,12 +147,17 @@ def _default(slot: Slot, evaluations: list[Evaluation], facts: frozenset[str]) -
     )
 
 
+def default_variant_name() -> str:
+    """What editors and reasons call a slot's default content."""
+    return pgettext("variant", "Default")
+
+
 def algorithm_label(options: Mapping[str, Any]) -> str:
-    """How reasons name a bandit slot's algorithm ("Thompson sampling")."""
+    """How reasons name a bandit slot's algorithm ("Thompson sampling"), translated."""
     key = str(options.get("algorithm") or DEFAULT_ALGORITHM).strip().lower().replace("-", "_").replace(" ", "_")
     if key == "thompson" and options.get("top_two") is not None:
         key = "top_two"
-    return ALGORITHM_NAMES.get(key, key)
+    return _(ALGORITHM_NAMES[key]) if key in ALGORITHM_NAMES else key
 
 
 def share_text(p: float) -> str:
@@ -156,16 +165,48 @@ def share_text(p: float) -> str:
     return f"{p:.1%}" if p < 0.01 or 0.99 < p < 1 else f"{p:.0%}"
 
 
-def _audience(bucket: str, keys: tuple[str, ...]) -> str:
-    def words(key: str) -> str:
-        attr, _, value = key.partition("=")
-        return f"{attr} {value}"
+#: how an audience reason names a split attribute and the known values of one ("daypart evening")
+_ATTRIBUTE_WORDS = {
+    "segment": lambda: pgettext("audience attribute", "segment"),
+    "device": lambda: pgettext("audience attribute", "device"),
+    "daypart": lambda: pgettext("audience attribute", "daypart"),
+    "weekday": lambda: pgettext("audience attribute", "weekday"),
+    "country": lambda: pgettext("audience attribute", "country"),
+    "language": lambda: pgettext("audience attribute", "language"),
+}
+_VALUE_WORDS = {
+    ("segment", NO_SEGMENT): lambda: pgettext("segment", "(none)"),
+    ("device", "mobile"): lambda: pgettext("device", "mobile"),
+    ("device", "tablet"): lambda: pgettext("device", "tablet"),
+    ("device", "desktop"): lambda: pgettext("device", "desktop"),
+    ("device", "bot"): lambda: pgettext("device", "bot"),
+    ("daypart", "morning"): lambda: pgettext("daypart", "morning"),
+    ("daypart", "afternoon"): lambda: pgettext("daypart", "afternoon"),
+    ("daypart", "evening"): lambda: pgettext("daypart", "evening"),
+    ("daypart", "night"): lambda: pgettext("daypart", "night"),
+    ("weekday", "weekday"): lambda: pgettext("day of the week", "weekday"),
+    ("weekday", "weekend"): lambda: pgettext("day of the week", "weekend"),
+}
 
+
+def _audience_words(key: str) -> str:
+    """A context key in words: "segment=vip" -> "segment vip" (segment slugs and codes stay as they are)."""
+    attr, _sep, value = key.partition("=")
+    attr_word = _ATTRIBUTE_WORDS.get(attr)
+    value_word = _VALUE_WORDS.get((attr, value))
+    return _("%(attribute)s %(value)s") % {
+        "attribute": attr_word() if attr_word is not None else attr,
+        "value": value_word() if value_word is not None else value,
+    }
+
+
+def _audience(bucket: str, keys: tuple[str, ...]) -> str:
     if bucket != GLOBAL_BUCKET:
-        return f"Audience: {words(bucket)}"
+        return _("Audience: %(audience)s") % {"audience": _audience_words(bucket)}
     if keys:
-        return f"Audience: all visitors ({', '.join(words(k) for k in keys)}: still learning)"
-    return "Audience: all visitors"
+        learning = ", ".join(_audience_words(k) for k in keys)
+        return _("Audience: all visitors (%(audiences)s: still learning)") % {"audiences": learning}
+    return _("Audience: all visitors")
 
 
 def _weighted(
@@ -198,17 +239,17 @@ def _weighted(
         reasons.append(chosen.reason)
     share = share_text(probability)
     if len(eligible) == 1:
-        reasons.append("The only matching variant")
+        reasons.append(_("The only matching variant"))
     elif slot.policy == POLICY_AB:
-        reasons.append(f"A/B split: {share} share")
+        reasons.append(_("A/B split: %(share)s share") % {"share": share})
     else:
-        method = algorithm_label(slot.options)
+        words = {"share": share, "method": algorithm_label(slot.options)}
         if allocation is None:
-            reasons.append(f"Exploring: {share} share (no results yet, {method})")
+            reasons.append(_("Exploring: %(share)s share (no results yet, %(method)s)") % words)
         elif weights[arm] >= max(weights.values()):
-            reasons.append(f"Best so far: {share} share ({method})")
+            reasons.append(_("Best so far: %(share)s share (%(method)s)") % words)
         else:
-            reasons.append(f"Exploring: {share} share ({method})")
+            reasons.append(_("Exploring: %(share)s share (%(method)s)") % words)
     if slot.policy == POLICY_CONTEXTUAL:
         reasons.append(_audience(bucket, keys))
     return Decision(
@@ -248,7 +289,15 @@ def decide(
     `unit` (their stable token; None: a fresh draw from `rng`) picks one. `probability` is the
     exact propensity of that choice. `bucket` names the allocation's bucket (see
     `contextual.allocation_for`); it is recorded on the decision.
+
+    Reasons are worded in the active language, each string translated once per language
+    (`i18n.remembering`).
     """
+    with remembering():
+        return _decide(slot, ctx, explain_all, allocation, unit, rng, bucket)
+
+
+def _decide(slot, ctx, explain_all, allocation, unit, rng, bucket) -> Decision:
     if slot.policy in WEIGHTED_POLICIES:
         return _weighted(slot, ctx, allocation, unit, rng, bucket)
     if slot.policy == POLICY_RULES:

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from rules.ml import emotion
+from rules.ml import emotion, train_emotion
 
 DATASET = Path("shared") / "data" / "goemotions-ekman"
 
@@ -54,20 +54,18 @@ class Command(BaseCommand):
         p_classify.add_argument("text")
 
     def handle(self, *args, action: str, **options):
-        from rules.ml import train_emotion
-
         try:
             if action == "train":
-                out = self._train(train_emotion, options)
+                out = self._train(options)
             elif action == "evaluate":
-                out = self._evaluate(train_emotion, options["file"])
+                out = self._evaluate(options["file"])
             else:
                 out = self._classify(options["text"])
         except (train_emotion.DataError, ValueError, TypeError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps(out, indent=2, ensure_ascii=False))
 
-    def _train(self, train_emotion, options) -> dict:
+    def _train(self, options) -> dict:
         data_dir = _default_data_dir()
         paths = {}
         for key, name in (("train_path", "train.tsv"), ("dev_path", "dev.tsv")):
@@ -96,7 +94,7 @@ class Command(BaseCommand):
         results["out"] = str(out_dir)
         return results
 
-    def _evaluate(self, train_emotion, path: str) -> dict:
+    def _evaluate(self, path: str) -> dict:
         texts, gold = train_emotion.load_tsv(path)
         model = emotion.get_model()
         out = train_emotion.evaluate(model, texts, gold)

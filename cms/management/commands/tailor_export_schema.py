@@ -2,13 +2,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from grapple.schema import schema
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "graphql" / "schema.graphql"
 
 
 def schema_sdl() -> str:
-    from grapple.schema import schema
-
     return str(schema).rstrip() + "\n"
 
 
