@@ -53,6 +53,18 @@ def sign_visitor(visitor_id: str) -> str:
     return dump(visitor_id, VISITOR_SALT)
 
 
+def visitor_token_for(visitor_id: str, sent: str | None = None) -> str:
+    """The visitor token to hand back: the one the visitor sent while it is younger than half its
+    lifetime (a frontend sees one token across calls), else a newly signed one (the renewal)."""
+    if sent:
+        try:
+            if load(sent, VISITOR_SALT, int(tailor_settings.VISITOR_TOKEN_MAX_AGE) // 2) == visitor_id:
+                return sent
+        except TokenError:
+            pass
+    return sign_visitor(visitor_id)
+
+
 def read_visitor_token(token: str) -> str:
     value = load(token, VISITOR_SALT, int(tailor_settings.VISITOR_TOKEN_MAX_AGE))
     if not isinstance(value, str) or not (8 <= len(value) <= 64):

@@ -11,10 +11,11 @@ from grapple.types.pages import get_site_filter, get_specific_page
 from rules.context_builder import build_request_context
 from rules.engine import InvalidContext
 from rules.schema import ContextInput, ContextView, ResolvedContext, vocabulary_enum
+from tailor.signing import visitor_token_for
 from variants.engine.vocabulary import EVENT_KINDS, POLICIES
 from variants.events import REASON_BOT, REASON_DUPLICATE, EventError, Requester, record_event
 from variants.services import load_profile, personalize_page
-from variants.tokens import TokenError, new_visitor_id, read_decision_token, read_visitor_token, sign_visitor
+from variants.tokens import TokenError, new_visitor_id, read_decision_token, read_visitor_token
 
 Policy = vocabulary_enum("Policy", POLICIES, "How a slot chose its variant (DEFAULT: no variant matched)")
 
@@ -63,7 +64,9 @@ class PersonalizedPage(graphene.ObjectType):
 
     @staticmethod
     def resolve_visitor_token(result, info):
-        return sign_visitor(result.visitor_id) if result.visitor_id else None
+        if not result.visitor_id:
+            return None
+        return visitor_token_for(result.visitor_id, getattr(info.context, "tailor_visitor_token", None))
 
     @staticmethod
     def resolve_context(result, info):
@@ -106,6 +109,7 @@ class Query:
         if visitor_token:
             try:
                 visitor_id = read_visitor_token(visitor_token)
+                info.context.tailor_visitor_token = visitor_token
             except TokenError as e:
                 raise GraphQLError(f"visitorToken: {e.message}", extensions={"field": "visitorToken"}) from None
         try:
