@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django_tasks import default_task_backend
 from freezegun import freeze_time
 
-from variants import events as events_module
-from variants.events import Requester, flush_events, maybe_flush, record_event
-from variants.feedback import stats_store
+from tests.services import redis_url, require_redis
+from variants import tasks as tasks_module
+from variants.aggregation import flush_events
+from variants.events import Requester, record_event
+from variants.feedback import reset, stats_store
 from variants.models import Event, EventAggregate
+from variants.tasks import flush_events_task, flush_soon
 
 DECISIONS = """
 query ($path: String!, $context: ContextInput, $visitor: String) {
@@ -38,8 +43,6 @@ FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.
 
 @pytest.fixture(autouse=True)
 def _fresh_feedback():
-    from variants.feedback import reset
-
     reset()
     yield
     reset()
@@ -208,8 +211,6 @@ def test_the_event_log_keeps_ids_kind_goal_value_and_time_only(decide, record):
 
 
 def test_redis_keeps_the_event_in_a_capped_stream_without_personal_data(decide, record, settings):
-    from tests.services import redis_url, require_redis
-
     client = require_redis()
     prefix = "tailor-test-stream:"
     settings.TAILOR = {"REDIS_URL": redis_url(), "REDIS_PREFIX": prefix, "EVENT_LOG_MAXLEN": 1000}
@@ -410,21 +411,99 @@ def test_flush_prunes_old_event_log_rows_but_never_within_the_token_lifetime(dec
 
 
 def test_the_automatic_flush_runs_at_most_once_per_interval(decide, record, settings, monkeypatch):
+    # the immediate backend runs the enqueued flush in this process (the demo's TASKS)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.TAILOR = {"FLUSH_INTERVAL_SECONDS": 60}
     record(decide()["token"])
     now = [1000.0]
     clock = lambda: now[0]  # noqa: E731
-    monkeypatch.setattr(events_module, "_next_flush", None)
+    monkeypatch.setattr(tasks_module, "_next_enqueue", None)
 
-    assert maybe_flush(clock) is None  # the first call only starts the clock
+    assert flush_soon(clock) is None  # the first call only starts the clock
     now[0] += 59
-    assert maybe_flush(clock) is None
+    assert flush_soon(clock) is None
     now[0] += 2
-    assert maybe_flush(clock).events == 1
+    assert flush_soon(clock).return_value["events"] == 1
     record(decide()["token"])
     now[0] += 30
-    assert maybe_flush(clock) is None
+    assert flush_soon(clock) is None
     assert Event.objects.filter(aggregated=False).count() == 1
+
+
+DUMMY_TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def enqueued_flushes() -> list:
+    """The flush tasks the dummy backend holds (what a worker would run)."""
+    return [r for r in default_task_backend.results if r.task.func is flush_events_task.func]
+
+
+def test_recording_events_enqueues_the_flush_for_a_worker_after_commit_at_most_once_per_interval(
+    state_backend, decide, record, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.TASKS = DUMMY_TASKS  # tasks wait for a worker: none runs in this process
+    settings.TAILOR = {**settings.TAILOR, "FLUSH_INTERVAL_SECONDS": 60}
+    with django_capture_on_commit_callbacks(execute=True):
+        record(decide()["token"])  # the first counted event starts this process's clock
+    assert enqueued_flushes() == []
+    monkeypatch.setattr(tasks_module, "_next_enqueue", 0.0)  # an interval has passed
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            record(decide()["token"])
+        assert enqueued_flushes() == []  # not before the transaction commits
+    (queued,) = enqueued_flushes()  # once, not per event
+    assert not EventAggregate.objects.exists()  # nothing was folded on the request path
+
+    # what the worker runs
+    assert queued.task.call(*queued.args, **queued.kwargs)["events"] == 4
+    assert queued.task.call(*queued.args, **queued.kwargs)["events"] == 0  # exactly once
+    assert sum(a.count for a in EventAggregate.objects.all()) == 4
+
+
+def test_with_the_immediate_backend_the_request_that_comes_due_folds_the_events(
+    decide, record, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.TASKS = IMMEDIATE_TASKS
+    settings.TAILOR = {"FLUSH_INTERVAL_SECONDS": 60}
+    with django_capture_on_commit_callbacks(execute=True):
+        record(decide()["token"])
+    assert not EventAggregate.objects.exists()
+    monkeypatch.setattr(tasks_module, "_next_enqueue", 0.0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record(decide()["token"])
+
+    assert sum(a.count for a in EventAggregate.objects.all()) == 2
+    assert not Event.objects.filter(aggregated=False).exists()
+
+
+def test_no_flush_is_enqueued_without_an_interval(
+    decide, record, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.TASKS = DUMMY_TASKS
+    settings.TAILOR = {"FLUSH_INTERVAL_SECONDS": None}
+    monkeypatch.setattr(tasks_module, "_next_enqueue", 0.0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record(decide()["token"])
+
+    assert enqueued_flushes() == []
+
+
+def test_a_task_backend_that_cannot_take_the_flush_does_not_fail_the_event(
+    decide, record, settings, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    settings.TASKS = {"default": {"BACKEND": "tests.no_such_module.Backend"}}
+    settings.TAILOR = {"FLUSH_INTERVAL_SECONDS": 60}
+    monkeypatch.setattr(tasks_module, "_next_enqueue", 0.0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert record(decide()["token"])["counted"] is True
+
+    assert "could not enqueue the event flush" in caplog.text
+    assert tasks_module._next_enqueue > 0  # the next try waits for another interval
 
 
 def test_a_concurrent_flusher_that_lost_the_race_backs_off(decide, record, monkeypatch):
@@ -452,8 +531,6 @@ def test_the_hour_of_an_event_is_in_utc(decide, record):
 
 
 def test_the_frontends_record_event_document_counts_with_a_real_token(decide, gql):
-    from pathlib import Path
-
     document = (Path(__file__).resolve().parent.parent / "graphql/operations/record_event.graphql").read_text()
     d = decide()
 

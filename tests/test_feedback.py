@@ -18,13 +18,17 @@ import pytest
 from django.db import connection, connections
 
 from cms.blocks import PersonalizedBlock
+from rules.context_builder import Consent, RequestContext
 from rules.engine import Context
 from sample_site.home.demo import CTA_VARIANTS, learning_options, personalized, variant
+from tests.services import CountingClient, require_redis
 from variants import feedback as feedback_module
 from variants.compiler import compile_slot, compiled_page
 from variants.engine.policies import make_policy
 from variants.engine.stats_store import RedisStatsStore
+from variants.events import record_event
 from variants.feedback import Feedback, stats_store
+from variants.models import ArmStat, Event
 from variants.services import personalize_page
 from variants.stats_db import DatabaseStatsStore
 from variants.tokens import read_decision_token, sign_visitor
@@ -160,8 +164,6 @@ def test_deciding_reads_the_database_store_once_per_refresh_interval(home_page, 
 
 
 def test_deciding_takes_at_most_one_redis_round_trip_and_none_while_fresh(home_page, clock, monkeypatch):
-    from tests.services import CountingClient, require_redis
-
     counting = CountingClient(require_redis())
     prefix = f"tailor-test-rt-{os.getpid()}:"
     store = RedisStatsStore(counting, prefix=prefix)
@@ -257,8 +259,6 @@ def second_process(state_backend, settings, tmp_path, monkeypatch, clock):
     elif connection.vendor == "postgresql":
         env["DATABASE_URL"] = _postgres_url(connection.settings_dict)
     else:
-        from variants.models import ArmStat, Event
-
         path = tmp_path / "shared.sqlite3"
         alias = "feedback_shared"
         connections.settings[alias] = connections.configure_settings(
@@ -377,9 +377,6 @@ def test_a_client_converting_on_start_free_trial_sees_its_share_of_new_decisions
 
 
 def _decide_and_record(page, slot_name: str, n: int, *, device: str, converts_on: str, run: str) -> None:
-    from rules.context_builder import Consent, RequestContext
-    from variants.events import record_event
-
     for i in range(n):
         rc = RequestContext(Context.build(device=device), Consent(False, False, "test"), visitor_id=f"{run}-{i:06d}")
         result = personalize_page(page, rc)

@@ -18,21 +18,12 @@ import pytest
 from django.db import connection
 
 from tests.engine.stats_contract import OTHER, SLOT, StatsStoreContract
+from tests.stats_db_writer import store_in_a_new_process
 from variants.engine.stats_store import ArmStats, Increment, event_increments
 from variants.stats_db import DatabaseStatsStore
 
 
 def store_in_this_process() -> DatabaseStatsStore:
-    return DatabaseStatsStore()
-
-
-def store_in_a_new_process(database: dict) -> DatabaseStatsStore:
-    """Runs in a spawned writer: set Django up on the test database the parent created."""
-    import django
-    from django.conf import settings
-
-    settings.DATABASES["default"] = database
-    django.setup()
     return DatabaseStatsStore()
 
 

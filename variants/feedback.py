@@ -14,10 +14,20 @@ process's weights within STATS_REFRESH_SECONDS (plus the time of one refresh).
 
 If the store cannot be read, the last weights stay in use (or an even split before the first
 refresh) and the next attempt waits for another refresh interval: a stats outage never fails a page.
+
+Forgetting survives restarts. A slot with a ``half_life`` learns discounted counts that its
+cumulative stats cannot give back, so a refresh of such slots also saves their policy state when it
+changed (one more round trip: a pipeline, or one statement), and the first refresh of such a slot
+in a process loads the state saved before (one round trip, once per slot and process): a restarted
+process resumes the discounted weights (`variants.policy_state`). If the saved state cannot be read,
+the refresh fails as above and is tried again after an interval, rather than start over from the
+cumulative counts and overwrite what was learned; if it cannot be saved, the weights are published
+anyway and the next refresh tries again. Slots without a half-life load and save nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -25,14 +35,19 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from tailor.redis import get_redis
 from tailor.settings import on_reload, tailor_settings
 from variants.engine.decide import WEIGHTED_POLICIES, Slot
-from variants.engine.policies import AllocationTable
-from variants.engine.stats_store import StatsStore
+from variants.engine.policies import AllocationTable, bandit_options
+from variants.engine.stats_store import RedisStatsStore, StatsStore
+from variants.engine.vocabulary import LEARNING_POLICIES
+from variants.policy_state import DatabasePolicyStates, Entry, PolicyStateStore, RedisPolicyStates
+from variants.stats_db import DatabaseStatsStore
 
 logger = logging.getLogger("tailor.feedback")
 
 _store: StatsStore | None = None
+_states: PolicyStateStore | None = None
 _store_lock = threading.Lock()
 
 
@@ -42,18 +57,35 @@ def stats_store() -> StatsStore:
     if _store is None:
         with _store_lock:
             if _store is None:
-                from tailor.redis import get_redis
-
                 client = get_redis()
                 if client is not None:
-                    from variants.engine.stats_store import RedisStatsStore
-
                     _store = RedisStatsStore(client, prefix=tailor_settings.REDIS_PREFIX)
                 else:
-                    from variants.stats_db import DatabaseStatsStore
-
                     _store = DatabaseStatsStore()
     return _store
+
+
+def policy_states() -> PolicyStateStore:
+    """Where the process keeps learned policy state between restarts (Redis, else the database)."""
+    global _states
+    if _states is None:
+        with _store_lock:
+            if _states is None:
+                client = get_redis()
+                if client is not None:
+                    _states = RedisPolicyStates(client, prefix=tailor_settings.REDIS_PREFIX)
+                else:
+                    _states = DatabasePolicyStates()
+    return _states
+
+
+def forgets(slot: Slot) -> bool:
+    """Whether `slot` learns discounted counts (a bandit with a ``half_life``): state worth keeping."""
+    return slot.policy in LEARNING_POLICIES and bandit_options(slot.options or {}).get("half_life") is not None
+
+
+def _canonical(entry: Entry) -> str:
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass
@@ -64,24 +96,31 @@ class RefreshStats:
     slots: int = 0
     failures: int = 0
     seconds: float = 0.0
+    #: slots whose saved policy state was loaded; saves of changed policy states (and how many failed)
+    states_loaded: int = 0
+    state_saves: int = 0
+    state_save_failures: int = 0
 
 
 class Feedback:
     """One process's allocation weights, refreshed from the stats store at most every `refresh_seconds`.
 
-    `store` and `refresh_seconds` default to the settings (read on each use, so tests may change them);
-    `clock` is monotonic seconds. `rng` draws for visitors without an identity.
+    `store`, `states` (where policy state is kept between restarts) and `refresh_seconds` default to
+    the settings (read on each use, so tests may change them); `clock` is monotonic seconds. `rng`
+    draws for visitors without an identity.
     """
 
     def __init__(
         self,
         store: StatsStore | None = None,
         *,
+        states: PolicyStateStore | None = None,
         refresh_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ):
         self._store = store
+        self._states = states
         self._refresh_seconds = refresh_seconds
         self.clock = clock
         self.rng = rng or random.Random()
@@ -90,10 +129,18 @@ class Feedback:
         self._refreshed: dict[str, tuple[Slot, float]] = {}
         self._lock = threading.Lock()
         self.stats = RefreshStats()
+        #: slot id -> the policy state last loaded or saved, as canonical JSON (to save only changes)
+        self._kept: dict[str, str] = {}
+        #: slot id -> (the compiled Slot, the table's fingerprint of it)
+        self._fingerprints: dict[str, tuple[Slot, str]] = {}
 
     @property
     def store(self) -> StatsStore:
         return self._store if self._store is not None else stats_store()
+
+    @property
+    def states(self) -> PolicyStateStore:
+        return self._states if self._states is not None else policy_states()
 
     @property
     def refresh_seconds(self) -> float:
@@ -140,7 +187,11 @@ class Feedback:
         started = time.perf_counter()
         try:
             snapshot = self.store.snapshot([s.id for s in slots])
+            forgetting = [s for s in slots if forgets(s)]
+            self._resume([s for s in forgetting if self.table.policy(s.id) is None])
             self.table.refresh(slots, snapshot)
+            if forgetting:
+                self._keep(forgetting)
         except Exception:
             # Keep deciding with the last weights; try again after another interval, not per request.
             self.stats.failures += 1
@@ -152,6 +203,58 @@ class Feedback:
             self.stats.refreshes += 1
             self.stats.slots += len(slots)
             self.stats.seconds += time.perf_counter() - started
+
+    def _resume(self, slots: list[Slot]) -> None:
+        """Load the saved policy state of slots this process has not learned yet (one round trip)."""
+        if not slots:
+            return
+        for slot_id, entry in self.states.load([s.id for s in slots]).items():
+            try:
+                self.table.load_state({slot_id: entry})
+            except (KeyError, TypeError, ValueError):
+                logger.warning(
+                    "ignoring the saved learning state of slot %s: not a policy state", slot_id, exc_info=True
+                )
+                continue
+            self._kept[slot_id] = _canonical(entry)
+            self.stats.states_loaded += 1
+
+    def _keep(self, slots: list[Slot]) -> None:
+        """Save the policy state of `slots` where it changed (one round trip); a failure only logs."""
+        changed = {}
+        for slot in slots:
+            entry = self._entry(slot)
+            if entry is not None:
+                text = _canonical(entry)
+                if self._kept.get(slot.id) != text:
+                    changed[slot.id] = (entry, text)
+        if not changed:
+            return
+        try:
+            self.states.save({slot_id: entry for slot_id, (entry, _) in changed.items()})
+        except Exception:
+            self.stats.state_save_failures += 1
+            logger.warning("could not save the learning state of %d slot(s)", len(changed), exc_info=True)
+            return
+        self.stats.state_saves += 1
+        for slot_id, (_, text) in changed.items():
+            self._kept[slot_id] = text
+
+    def _entry(self, slot: Slot) -> Entry | None:
+        """`slot`'s part of `AllocationTable.to_state()`, without serialising every other slot's policy:
+        the table's fingerprint of a compiled slot is taken from a whole `to_state()` once per slot
+        object (a new revision compiles a new one), the policy's state each time."""
+        policy = self.table.policy(slot.id)
+        if policy is None:
+            return None
+        known = self._fingerprints.get(slot.id)
+        if known is None or known[0] is not slot:
+            entry = self.table.to_state().get(slot.id)
+            if entry is None:
+                return None
+            self._fingerprints[slot.id] = (slot, entry["fingerprint"])
+            return entry
+        return {"fingerprint": known[1], "policy": policy.to_state()}
 
     def allocation(self, slot: Slot, ctx: Mapping) -> tuple[str, Mapping[str, float] | None]:
         """``(bucket, weights)`` for this visitor (weights None before the slot's first refresh)."""
@@ -177,8 +280,9 @@ def feedback() -> Feedback:
 
 @on_reload
 def reset() -> None:
-    """Forget the store and every published weight (settings changed; tests)."""
-    global _store, _feedback
+    """Forget the stores and every published weight (settings changed; tests)."""
+    global _store, _states, _feedback
     with _store_lock:
         _store = None
+        _states = None
         _feedback = None

@@ -7,48 +7,59 @@
   Only ids from the decision token, the kind, goal, value and time are kept: no IP address, no
   User-Agent, and the visitor id only with their analytics consent;
 - `EventAggregate`: hourly counts per slot, variant, bucket, policy, kind and goal, folded in by
-  `manage.py tailor_flush_events` (and automatically while events are recorded). Reviews read these;
+  the background flush (`variants.tasks`) and `manage.py tailor_flush_events`. Reviews read these;
 - `FlushCursor`: how far the Redis event stream has been folded in (moved in the same transaction as
-  the aggregates it produced, so a stream entry is aggregated exactly once).
+  the aggregates it produced, so a stream entry is aggregated exactly once);
+- `PolicyState`: the learned state of a slot that forgets old results (``half_life``), so a
+  restarted process resumes it (`variants.policy_state`; with Redis it lives there instead).
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from variants.engine.vocabulary import EVENT_KIND_LABELS, EVENT_KINDS
+
+#: the event kinds, labelled in the active language (the labels are marked in the vocabulary)
+KIND_CHOICES = [(kind, _(EVENT_KIND_LABELS[kind])) for kind in EVENT_KINDS]
 
 
 class ArmStat(models.Model):
-    slot_id = models.CharField(max_length=255)
-    bucket = models.CharField(max_length=255, default="*")
-    arm_id = models.CharField(max_length=255)
-    impressions = models.BigIntegerField(default=0)
-    clicks = models.BigIntegerField(default=0)
-    conversions = models.BigIntegerField(default=0)
-    value = models.FloatField(default=0.0)
+    slot_id = models.CharField(_("slot id"), max_length=255)
+    bucket = models.CharField(_("bucket"), max_length=255, default="*")
+    arm_id = models.CharField(_("variant id"), max_length=255)
+    impressions = models.BigIntegerField(_("impressions"), default=0)
+    clicks = models.BigIntegerField(_("clicks"), default=0)
+    conversions = models.BigIntegerField(_("conversions"), default=0)
+    value = models.FloatField(_("value"), default=0.0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["slot_id", "bucket", "arm_id"], name="tailor_armstat_unique")]
-        verbose_name = "arm statistic"
+        verbose_name = _("arm statistic")
+        verbose_name_plural = _("arm statistics")
 
     def __str__(self) -> str:
         return f"{self.slot_id} {self.bucket} {self.arm_id}"
 
 
 class Event(models.Model):
-    KIND_CHOICES = [("impression", "Impression"), ("click", "Click"), ("conversion", "Conversion")]
+    KIND_CHOICES = KIND_CHOICES
 
-    token_id = models.CharField(max_length=32, help_text="The decision token's nonce")
-    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
-    goal = models.CharField(max_length=64, blank=True, default="")
-    value = models.FloatField(null=True, blank=True)
-    page_id = models.IntegerField(null=True, blank=True)
-    slot_id = models.CharField(max_length=255)
-    variant_id = models.CharField(max_length=255)
-    bucket = models.CharField(max_length=255, default="*")
-    policy = models.CharField(max_length=16)
-    visitor_id = models.CharField(max_length=64, null=True, blank=True, help_text="Only with analytics consent")
-    created_at = models.DateTimeField(db_index=True)
-    aggregated = models.BooleanField(default=False)
+    token_id = models.CharField(_("token id"), max_length=32, help_text=_("The decision token's nonce"))
+    kind = models.CharField(_("kind"), max_length=16, choices=KIND_CHOICES)
+    goal = models.CharField(_("goal"), max_length=64, blank=True, default="")
+    value = models.FloatField(_("value"), null=True, blank=True)
+    page_id = models.IntegerField(_("page id"), null=True, blank=True)
+    slot_id = models.CharField(_("slot id"), max_length=255)
+    variant_id = models.CharField(_("variant id"), max_length=255)
+    bucket = models.CharField(_("bucket"), max_length=255, default="*")
+    policy = models.CharField(_("policy"), max_length=16)
+    visitor_id = models.CharField(
+        _("visitor id"), max_length=64, null=True, blank=True, help_text=_("Only with analytics consent")
+    )
+    created_at = models.DateTimeField(_("recorded at"), db_index=True)
+    aggregated = models.BooleanField(_("aggregated"), default=False)
 
     class Meta:
         constraints = [
@@ -61,22 +72,24 @@ class Event(models.Model):
                 fields=["visitor_id"], condition=models.Q(visitor_id__isnull=False), name="tailor_event_visitor"
             ),
         ]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.goal or ''} on {self.slot_id}/{self.variant_id}".replace("  ", " ")
 
 
 class EventAggregate(models.Model):
-    hour = models.DateTimeField(help_text="Start of the hour (UTC)")
-    page_id = models.IntegerField(default=0, help_text="0 when unknown")
-    slot_id = models.CharField(max_length=255)
-    variant_id = models.CharField(max_length=255)
-    bucket = models.CharField(max_length=255, default="*")
-    policy = models.CharField(max_length=16)
-    kind = models.CharField(max_length=16, choices=Event.KIND_CHOICES)
-    goal = models.CharField(max_length=64, blank=True, default="")
-    count = models.BigIntegerField(default=0)
-    value = models.FloatField(default=0.0)
+    hour = models.DateTimeField(_("hour"), help_text=_("Start of the hour (UTC)"))
+    page_id = models.IntegerField(_("page id"), default=0, help_text=_("0 when unknown"))
+    slot_id = models.CharField(_("slot id"), max_length=255)
+    variant_id = models.CharField(_("variant id"), max_length=255)
+    bucket = models.CharField(_("bucket"), max_length=255, default="*")
+    policy = models.CharField(_("policy"), max_length=16)
+    kind = models.CharField(_("kind"), max_length=16, choices=KIND_CHOICES)
+    goal = models.CharField(_("goal"), max_length=64, blank=True, default="")
+    count = models.BigIntegerField(_("count"), default=0)
+    value = models.FloatField(_("value"), default=0.0)
 
     class Meta:
         constraints = [
@@ -86,15 +99,34 @@ class EventAggregate(models.Model):
             )
         ]
         indexes = [models.Index(fields=["slot_id", "hour"], name="tailor_aggregate_slot_hour")]
+        verbose_name = _("hourly event count")
+        verbose_name_plural = _("hourly event counts")
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}:00 {self.slot_id}/{self.variant_id} {self.kind}: {self.count}"
 
 
 class FlushCursor(models.Model):
-    name = models.CharField(max_length=255, unique=True)
-    position = models.CharField(max_length=64, default="0-0")
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(_("name"), max_length=255, unique=True)
+    position = models.CharField(_("position"), max_length=64, default="0-0")
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("event flush cursor")
+        verbose_name_plural = _("event flush cursors")
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.position}"
+
+
+class PolicyState(models.Model):
+    slot_id = models.CharField(_("slot id"), max_length=255, unique=True)
+    state = models.JSONField(_("state"), help_text=_("The slot's learned policy state, as JSON"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("learned policy state")
+        verbose_name_plural = _("learned policy states")
+
+    def __str__(self) -> str:
+        return self.slot_id

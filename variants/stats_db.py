@@ -21,6 +21,7 @@ from django.db import IntegrityError, OperationalError, connections, models, tra
 from django.db.models import F
 
 from variants.engine.stats_store import ArmStats, Increment, Snapshot, StatsStore, coalesce
+from variants.models import ArmStat
 
 #: rows per INSERT statement (SQLite allows at most 32766 parameters; stay far below)
 _CHUNK = 200
@@ -137,13 +138,9 @@ class DatabaseStatsStore(StatsStore):
 
     @property
     def _rows(self):
-        from variants.models import ArmStat
-
         return ArmStat.objects.using(self.using)
 
     def increment_many(self, increments: Iterable[Increment]) -> None:
-        from variants.models import ArmStat
-
         summed = coalesce(increments)  # validates everything before anything is written
         if not summed:
             return

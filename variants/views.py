@@ -19,6 +19,7 @@ import json
 import logging
 
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -55,37 +56,41 @@ def _events(payload) -> list:
         return [payload]
     if isinstance(payload, list):
         return payload
-    raise ValueError('expected an event object, a list of them, or {"events": [...]}')
+    raise ValueError(_('expected an event object, a list of them, or {"events": [...]}'))
 
 
 @csrf_exempt
 @require_POST
 def beacon(request):
     if request.content_type not in CONTENT_TYPES:
-        return _error(400, f"send JSON as application/json or text/plain, not {request.content_type}")
+        return _error(
+            400, _("send JSON as application/json or text/plain, not %(type)s") % {"type": request.content_type}
+        )
     body = _body(request)
     if body is None:
-        return _error(400, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        return _error(400, _("the body is larger than %(limit)d bytes") % {"limit": MAX_BODY_BYTES})
     try:
         events = _events(json.loads(body.decode("utf-8")))
     except UnicodeDecodeError:
-        return _error(400, "the body is not UTF-8")
+        return _error(400, _("the body is not UTF-8"))
     except ValueError as e:  # JSONDecodeError is a ValueError
-        return _error(400, f"the body is not a JSON event: {e}")
+        return _error(400, _("the body is not a JSON event: %(error)s") % {"error": e})
     if not events:
-        return _error(400, "no events")
+        return _error(400, _("no events"))
     if len(events) > MAX_BATCH:
-        return _error(400, f"at most {MAX_BATCH} events per request (got {len(events)})")
+        return _error(
+            400, _("at most %(limit)d events per request (got %(count)d)") % {"limit": MAX_BATCH, "count": len(events)}
+        )
 
     requester = Requester.from_request(request)
     errors, unavailable, counted = [], False, 0
     for index, item in enumerate(events):
         if not isinstance(item, dict):
-            errors.append({"index": index, "field": None, "message": "expected an object"})
+            errors.append({"index": index, "field": None, "message": _("expected an object")})
             continue
         unknown = sorted(set(item) - {"token", "kind", "goal", "value"})
         if unknown:
-            errors.append({"index": index, "field": unknown[0], "message": "unknown field"})
+            errors.append({"index": index, "field": unknown[0], "message": _("unknown field")})
             continue
         try:
             result = record_event(

@@ -3,9 +3,11 @@
     manage.py tailor_flush_events              # everything pending, once
     manage.py tailor_flush_events --every 60   # as a worker: again every 60 seconds until stopped
 
-App processes also flush one bounded batch at most every TAILOR["FLUSH_INTERVAL_SECONDS"] while
-they record events, so a site needs no worker; a busy one may prefer one (and FLUSH_INTERVAL_SECONDS
-None). Safe to run in several processes at once: each event is aggregated exactly once.
+It flushes here and now, whatever the TASKS backend. App processes also enqueue the same flush as
+a background task at most every TAILOR["FLUSH_INTERVAL_SECONDS"] while they record events
+(`variants.tasks` says where it runs); a site that sets FLUSH_INTERVAL_SECONDS None runs this
+command instead (from cron, or with --every). Safe to run in several processes at once, and beside
+the task: each event is aggregated exactly once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from variants.events import flush_events
+from variants.aggregation import flush_events
 
 
 class Command(BaseCommand):
