@@ -23,9 +23,13 @@ $(DEMO_STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Background tasks (Tailor's event flush, Wagtail's own) run in a django-tasks-db worker beside the
+# server, stopped with it.
 demo: $(DEMO_STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py tailor_demo
+	$(PY) manage.py db_worker --interval 1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # ruff, then the import contracts in pyproject.toml (layers; the engines import no Django).

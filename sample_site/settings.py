@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     # GraphQL
     "grapple",
     "graphene_django",
+    # Background tasks: a worker (`manage.py db_worker`, started by `make demo`) runs them
+    "django_tasks_db",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -132,12 +134,10 @@ TAILOR = {
     "REDIS_URL": os.environ.get("REDIS_URL") or None,
 }
 
-# Background tasks (django-tasks): Wagtail's own, and Tailor's event flush (`variants.tasks`). The demo
-# runs each in the process that enqueues it, so there is no worker to start; Tailor's flush then costs
-# one request per minute per process a bounded batch. A production site runs them in a worker, e.g.
-# django-tasks-db: INSTALLED_APPS += ["django_tasks_db"], BACKEND "django_tasks_db.DatabaseBackend",
-# and `manage.py db_worker` beside the app servers.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Background tasks (django-tasks): Wagtail's own, and Tailor's event flush (`variants.tasks`). They are
+# queued in the database and a worker runs them (`manage.py db_worker`, which `make demo` starts beside
+# the server), so no request waits for a flush.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LOGGING = {
     "version": 1,

@@ -21,5 +21,9 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # roots or weather answers; tests of the Redis cache build their own.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Tasks run where they are enqueued, so a test sees their effect at once (tests of the queue pick
+# their own backend).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
 # The embedded default (database) unless a test opts into Redis with the `redis_tailor` fixture.
 TAILOR = {}

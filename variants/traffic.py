@@ -104,7 +104,8 @@ def sandbox() -> Iterator[str]:
     if client is not None:
         prefix = f"{tailor_settings.REDIS_PREFIX}simulate-{uuid.uuid4().hex[:8]}:"
         try:
-            with override_settings(TAILOR={**_user_tailor(), "REDIS_PREFIX": prefix}):
+            # No background flush: it would fold the scratch events into the real aggregates.
+            with override_settings(TAILOR={**_user_tailor(), "REDIS_PREFIX": prefix, "FLUSH_INTERVAL_SECONDS": None}):
                 yield "redis"
         finally:
             for key in client.scan_iter(match=prefix.replace("[", "\\[") + "*", count=1000):
