@@ -50,6 +50,44 @@ def bench_decide(repeat: int) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def bench_decide_translated(repeat: int) -> list[tuple[str, str, str, str]]:
+    """The same page decided with Django's gettext installed, as in a request: reasons are worded in
+    the active language (each string translated once per language and process)."""
+    import django
+    from django.conf import settings
+    from django.utils import translation
+
+    from benchmarks.workloads import heavy_slots, visitor_context
+    from rules.engine import i18n
+    from variants.engine import decide
+
+    if not settings.configured:
+        settings.configure(USE_I18N=True, LANGUAGE_CODE="en", INSTALLED_APPS=[])
+        django.setup()
+    i18n.set_translator(translation.gettext, translation.ngettext, translation.pgettext, translation.get_language)
+    try:
+        slots = heavy_slots()
+        contexts = iter([visitor_context(i) for i in range(repeat)])
+
+        def decide_page():
+            ctx = next(contexts)
+            return [decide(s, ctx) for s in slots]
+
+        with translation.override("en"):
+            samples = timed(decide_page, repeat)
+    finally:
+        i18n.set_translator(None)
+    us = [s * 1e6 for s in samples]
+    return [
+        (
+            "decide that page, Django's gettext active",
+            f"{percentile(us, 50):.0f} µs p50",
+            f"{percentile(us, 95):.0f} µs p95",
+            "goal < 1,000 µs p95",
+        )
+    ]
+
+
 def bench_emotion(repeat: int) -> list[tuple[str, str, str, str]]:
     try:
         from rules.ml.emotion import classify, get_model
@@ -84,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows: list[tuple[str, str, str, str]] = []
     rows += bench_decide(args.repeat)
+    rows += bench_decide_translated(args.repeat)
     rows += bench_emotion(min(args.repeat, 2000))
     try:
         from benchmarks.bandits import bench_bandits

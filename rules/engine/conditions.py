@@ -11,11 +11,12 @@ unknown fact never matches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from functools import wraps
 from typing import Any, ClassVar, NamedTuple
 
 from .context import Context
-from .i18n import _, chain_and, chain_or, gettext_noop, ngettext
+from .i18n import _, chain_and, chain_or, gettext_noop, ngettext, per_language, wording
 
 MAX_DEPTH = 6
 MAX_CHILDREN = 50
@@ -39,12 +40,50 @@ class Outcome(NamedTuple):
         return self.value is True
 
 
+#: most outcomes one condition remembers (`outcome_by`); the memo starts afresh when full
+MAX_REMEMBERED_OUTCOMES = 1024
+
+
+def outcome_by(key: Callable[[Context], Hashable | None]):
+    """Remember a condition's outcomes by what they depend on: `key(ctx)` (None: do not remember).
+
+    For conditions whose outcome, reason included, is a function of a few low-cardinality facts
+    (the device class, the country, the visitor's local minute): a reason is worded once per value
+    and language instead of on every request.
+    """
+
+    def decorate(evaluate):
+        @wraps(evaluate)
+        def remembered(self, ctx):
+            value = key(ctx)
+            if value is None:
+                return evaluate(self, ctx)
+            memo = self.__dict__.get("_outcomes")
+            if memo is None or len(memo) >= MAX_REMEMBERED_OUTCOMES:
+                memo = self.__dict__["_outcomes"] = {}
+            full = (wording(), value)
+            out = memo.get(full)
+            if out is None:
+                out = memo[full] = evaluate(self, ctx)
+            return out
+
+        return remembered
+
+    return decorate
+
+
 class Condition:
     """Base class: subclasses set `type`, `label`, `facts` and implement the three methods.
 
     Reasons and descriptions are made in the active language when asked for (`i18n`), never stored
     at construction: a compiled condition is cached and serves requests in every language.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A description depends only on the (immutable) parameters and the language: word it once.
+        if "describe" in cls.__dict__:
+            cls.describe = per_language(cls.__dict__["describe"])
 
     type: ClassVar[str] = ""
     #: the editor's name for the type, marked with `gettext_noop` and translated where it is shown

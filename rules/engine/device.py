@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-from .conditions import Condition, Outcome, register
+from .conditions import Condition, Outcome, outcome_by, register
 from .context import Context
 from .i18n import _, gettext_noop, join_or, pgettext
 from .params import choice_list
@@ -242,6 +242,7 @@ class Device(Condition):
     def describe(self) -> str:
         return _("Device is %(devices)s") % {"devices": self._wanted()}
 
+    @outcome_by(lambda ctx: ctx.get("device") if isinstance(ctx.get("device"), str) else None)
     def evaluate(self, ctx: Context) -> Outcome:
         device = ctx.get("device")
         if device is None:

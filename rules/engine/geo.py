@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
-from .conditions import Condition, ConditionError, Outcome, register
+from .conditions import Condition, ConditionError, Outcome, outcome_by, register
 from .context import Context
 from .i18n import _, gettext_noop, join_or, quoted
 from .params import number_param, text_list
@@ -316,6 +316,7 @@ class Country(Condition):
     def describe(self) -> str:
         return _("Country is %(countries)s") % {"countries": self._wanted()}
 
+    @outcome_by(lambda ctx: ctx.get("country") if isinstance(ctx.get("country"), str) else None)
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("country")
         if raw is None:
@@ -461,6 +462,7 @@ class City(Condition):
                 best = (self._by_key[found[0]], found[1])
         return best
 
+    @outcome_by(lambda ctx: ctx.get("city") if isinstance(ctx.get("city"), str) else None)
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("city")
         if not isinstance(raw, str) or not raw.strip():

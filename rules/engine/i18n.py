@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import wraps
 
 _translator: Callable[[str], str] | None = None
 _plural_translator: Callable[[str, str, int], str] | None = None
@@ -38,6 +39,9 @@ _language: Callable[[], str | None] | None = None
 _memo: dict[str | None, dict[object, str]] = {}
 #: the current `remembering()` block's table (None outside one)
 _table: ContextVar[dict[object, str] | None] = ContextVar("tailor_i18n_table", default=None)
+#: the current `remembering()` block's language (`_OUTSIDE` outside one)
+_OUTSIDE = object()
+_block_language: ContextVar[object] = ContextVar("tailor_i18n_language", default=_OUTSIDE)
 #: a table is emptied when it grows past this (only marked strings are remembered, so it should not)
 _MAX_REMEMBERED = 5000
 
@@ -63,9 +67,15 @@ def set_translator(
     clear_memo()
 
 
+#: bumped whenever translations are installed or forgotten, so texts remembered on objects expire
+_generation = 0
+
+
 def clear_memo() -> None:
     """Forget remembered translations (a test changed the catalogues, or the language settings changed)."""
+    global _generation
     _memo.clear()
+    _generation += 1
 
 
 @contextmanager
@@ -79,10 +89,50 @@ def remembering() -> Iterator[None]:
     if len(table) > _MAX_REMEMBERED:
         table.clear()
     token = _table.set(table)
+    language_token = _block_language.set(_language())
     try:
         yield
     finally:
+        _block_language.reset(language_token)
         _table.reset(token)
+
+
+def current_language() -> str | None:
+    """The language texts are worded in now (None: no translator, English as written)."""
+    if _translator is None or _language is None:
+        return None
+    language = _block_language.get()
+    return _language() if language is _OUTSIDE else language  # type: ignore[return-value]
+
+
+def wording() -> tuple[int, str | None]:
+    """What a remembered text depends on besides its own inputs: the translations installed and the
+    active language."""
+    if _translator is None:
+        return (_generation, None)
+    return (_generation, current_language())
+
+
+def per_language(method: Callable[..., str]) -> Callable[..., str]:
+    """Remember what a method of an immutable object words, once per language and arguments.
+
+    For descriptions of compiled conditions: they are asked for on every evaluation, cost string
+    formatting and translation each time, and never change for one language.
+    """
+    name = method.__name__
+
+    @wraps(method)
+    def remembered(self, *args, **kwargs):
+        memo = self.__dict__.get("_worded")
+        if memo is None:
+            memo = self.__dict__["_worded"] = {}
+        key = (name, wording(), args, tuple(kwargs.items()) if kwargs else ()) if args or kwargs else (name, wording())
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = method(self, *args, **kwargs)
+        return text
+
+    return remembered
 
 
 def gettext(message: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .conditions import Condition, ConditionError, Outcome, register
+from .conditions import Condition, ConditionError, Outcome, outcome_by, register
 from .context import Context
 from .i18n import _, gettext_noop, join_or, ordinal
 from .params import bool_param, text_list
@@ -36,6 +36,16 @@ def language_matches(visitor_tag: str, wanted: str) -> bool:
     """Prefix match on whole subtags: 'en' matches 'en-GB'; 'en-GB' does not match 'en' or 'eng'."""
     v, w = visitor_tag.lower(), wanted.lower()
     return v == w or v.startswith(w + "-")
+
+
+def _language_key(ctx: Context) -> tuple | str | None:
+    """What a Language outcome depends on: the visitor's tags as sent."""
+    raw = ctx.get("language")
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, tuple) and all(isinstance(tag, str) for tag in raw):
+        return raw
+    return None
 
 
 @register
@@ -79,6 +89,7 @@ class Language(Condition):
             return _("Accepts language %(languages)s") % {"languages": join_or(self.languages)}
         return _("Language is %(languages)s") % {"languages": join_or(self.languages)}
 
+    @outcome_by(_language_key)
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("language")
         if isinstance(raw, str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from .conditions import Condition, ConditionError, Outcome, register
+from .conditions import Condition, ConditionError, Outcome, outcome_by, register
 from .context import Context
 from .i18n import _, gettext_noop, join_and
 from .vocabulary import DAY_NAMES, DAYPART_LABELS
@@ -55,6 +55,14 @@ def period_name(start: int, end: int) -> str:
     """Morning / Afternoon / Evening / Night (translated), from the middle of the window."""
     length = (end - start) % 1440
     return _(DAYPART_LABELS[daypart((start + length / 2) % 1440 / 60)])
+
+
+def _local_key(ctx: Context, part: str) -> tuple | None:
+    """What a time condition's outcome depends on: the timezone and the local minute or weekday."""
+    local = ctx.local_now()
+    if local is None:
+        return None
+    return (ctx.get("timezone"), local.hour * 60 + local.minute if part == "minute" else local.weekday())
 
 
 def _clock_unknown(condition: Condition, ctx: Context) -> Outcome:
@@ -108,6 +116,7 @@ class TimeOfDay(Condition):
             return minute >= self.start or minute < self.end
         return self.start <= minute < self.end
 
+    @outcome_by(lambda ctx: _local_key(ctx, "minute"))
     def evaluate(self, ctx: Context) -> Outcome:
         local = ctx.local_now()
         if local is None:
@@ -170,6 +179,7 @@ class DayOfWeek(Condition):
     def describe(self) -> str:
         return _describe_days(self.days)
 
+    @outcome_by(lambda ctx: _local_key(ctx, "weekday"))
     def evaluate(self, ctx: Context) -> Outcome:
         local = ctx.local_now()
         if local is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .conditions import Condition, ConditionError, Outcome, register
+from .conditions import Condition, ConditionError, Outcome, outcome_by, register
 from .context import Context
 from .i18n import _, fmt_number, gettext_noop, join_or, list_separator, lower_first, pgettext
 from .params import as_number, choice_list, number_param
@@ -31,6 +31,15 @@ _SKY_NAMES = {
 def sky_name(condition: str) -> str:
     name = _SKY_NAMES.get(condition)
     return name() if name is not None else condition
+
+
+def _weather_key(ctx: Context) -> tuple | None:
+    """What a Weather outcome depends on: the sky, the temperature and the city its reason names."""
+    weather = ctx.get("weather")
+    if not isinstance(weather, Mapping):
+        return None
+    key = (weather.get("condition"), weather.get("temperature_c"), ctx.get("city"))
+    return key if all(v is None or isinstance(v, (str, int, float)) for v in key) else None
 
 
 def _degrees(value: float) -> str:
@@ -111,6 +120,7 @@ class Weather(Condition):
             "range": self._range_text(),
         }
 
+    @outcome_by(_weather_key)
     def evaluate(self, ctx: Context) -> Outcome:
         weather = ctx.get("weather")
         if not isinstance(weather, Mapping):
