@@ -5,8 +5,11 @@ import json
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from freezegun import freeze_time
 
 from sample_site.home.models import HomePage
+from tests.openmeteo_server import FakeOpenMeteo
+from tests.weather_support import FrozenClock
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +81,18 @@ def state_backend(request):
         yield "redis"
     for key in client.scan_iter(match=prefix + "*"):
         client.delete(key)
+
+
+# The local Open-Meteo server and a frozen clock, for the weather provider and HTTP client tests.
+@pytest.fixture
+def server():
+    with FakeOpenMeteo() as fake:
+        yield fake
+
+
+@pytest.fixture
+def clock():
+    # Only tests that move the clock freeze it: a frozen monotonic clock would also freeze the
+    # HTTP deadline, which the timing tests need running.
+    with freeze_time("2026-11-30 08:00:00") as frozen:
+        yield FrozenClock(frozen)

@@ -12,32 +12,17 @@ from pathlib import Path
 
 import pybreaker
 import pytest
-from freezegun import freeze_time
 
 from rules.providers.open_meteo import OpenMeteoProvider
 from rules.providers.upstream import Circuit, JsonClient, UpstreamError
 from tests.openmeteo_server import FakeOpenMeteo
 from tests.services import unavailable
-from tests.weather_support import FrozenClock, count_threads_started, fail, locmem_cache, ok
+from tests.weather_support import count_threads_started, fail, locmem_cache, ok
 
 ROOT = Path(__file__).resolve().parents[1]
 SEOUL = (37.5665, 126.978)
 SEOUL_NEXT_CELL = (37.6001, 126.978)
 TIMING_MARGIN = 0.15
-
-
-@pytest.fixture
-def server():
-    with FakeOpenMeteo() as fake:
-        yield fake
-
-
-@pytest.fixture
-def clock():
-    # Only tests that move the clock freeze it: a frozen monotonic clock would also freeze the
-    # HTTP deadline, which the timing tests need running.
-    with freeze_time("2026-11-30 08:00:00") as frozen:
-        yield FrozenClock(frozen)
 
 
 # -- the HTTP client -------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 import pybreaker
 import pytest
 from django.core.cache.backends.redis import RedisCache
-from freezegun import freeze_time
 
 from rules.engine.context import InvalidContext
 from rules.providers.cells import cell_of
@@ -30,26 +29,12 @@ from rules.providers.open_meteo import OpenMeteoProvider
 from rules.providers.weather import Weather, resolve_weather
 from tests.openmeteo_server import FakeOpenMeteo
 from tests.services import redis_url, require_redis
-from tests.weather_support import FrozenClock, count_threads_started, locmem_cache
+from tests.weather_support import count_threads_started, locmem_cache
 
 SEOUL = (37.5665, 126.978)  # cell 37.5..37.6 x 126.9..127.0, asked upstream as 37.55, 126.95
 SEOUL_SAME_CELL = (37.5012, 126.9001)
 SEOUL_NEXT_CELL = (37.6001, 126.978)
 TIMING_MARGIN = 0.15
-
-
-@pytest.fixture
-def server():
-    with FakeOpenMeteo() as fake:
-        yield fake
-
-
-@pytest.fixture
-def clock():
-    # Only tests that move the clock freeze it: a frozen monotonic clock would also freeze the
-    # HTTP deadline, which the timing tests need running.
-    with freeze_time("2026-11-30 08:00:00") as frozen:
-        yield FrozenClock(frozen)
 
 
 @pytest.fixture
