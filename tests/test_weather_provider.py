@@ -311,7 +311,7 @@ def test_in_half_open_one_trial_reaches_upstream_whatever_the_cells_asked(server
 def test_concurrent_fetches_of_different_cells_are_not_serialized_by_the_breaker(server, make_provider):
     # pybreaker's own call() holds a lock across the call: eight 0.2 s fetches would take 1.6 s.
     server.delay = 0.2
-    provider = make_provider()
+    provider = make_provider(timeout=2.0)  # a loaded machine must not turn slowness into misses
     barrier = threading.Barrier(8)
     answers = []
 
@@ -326,7 +326,7 @@ def test_concurrent_fetches_of_different_cells_are_not_serialized_by_the_breaker
     for t in threads:
         t.join()
 
-    assert time.monotonic() - started < 0.2 + 0.3
+    assert time.monotonic() - started < 8 * 0.2 / 2  # serialized, they would take 1.6 s
     assert len(answers) == 8 and all(a is not None for a in answers)
 
 
