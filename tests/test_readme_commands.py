@@ -161,7 +161,8 @@ def test_tailor_emotion_train_reads_the_shared_goemotions_data_by_default(tmp_pa
 
     run("tailor_emotion", "train", "--out", str(tmp_path))
 
-    assert seen == {"train": GOEMOTIONS / "train.tsv", "dev": GOEMOTIONS / "dev.tsv", "out": tmp_path}
+    shared = GOEMOTIONS.resolve()  # the data folder may be reached through a link
+    assert seen == {"train": shared / "train.tsv", "dev": shared / "dev.tsv", "out": tmp_path}
 
 
 # --- tailor_discover_segments: consented profiles only -------------------------------------------------------
