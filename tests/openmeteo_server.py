@@ -54,6 +54,8 @@ class FakeOpenMeteo:
         self.tls = tls
         self.requests: list[dict[str, str]] = []
         self.connection_count = 0
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests that were being answered at the same moment
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -114,6 +116,17 @@ class FakeOpenMeteo:
         with self._lock:
             self.requests.append(query)
 
+    def delaying(self, seconds: float) -> bool:
+        """Hold a request for `seconds`, counting how many are held at once; False when the server stopped."""
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return self.sleep(seconds)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
     def connected(self) -> None:
         with self._lock:
             self.connection_count += 1
@@ -170,7 +183,7 @@ def _handler_for(fake: FakeOpenMeteo) -> type[BaseHTTPRequestHandler]:
 
             mode = fake.mode
             delay = fake.delay if fake.delay is not None else (2.0 if mode == "slow" else 0.0)
-            if delay and not fake.sleep(delay):
+            if delay and not fake.delaying(delay):
                 return
             if mode in ("normal", "slow"):
                 self.send_json(200, fake.answer(latitude, longitude))

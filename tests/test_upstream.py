@@ -22,7 +22,8 @@ from tests.weather_support import count_threads_started, fail, locmem_cache, ok
 ROOT = Path(__file__).resolve().parents[1]
 SEOUL = (37.5665, 126.978)
 SEOUL_NEXT_CELL = (37.6001, 126.978)
-TIMING_MARGIN = 0.15
+# Room for a loaded CI machine: still far below the 2 s a slow or dripping server would take.
+TIMING_MARGIN = 0.6
 
 
 # -- the HTTP client -------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def test_half_open_lets_exactly_one_of_many_concurrent_callers_through(clock):
     assert len(allowed) == 1
     assert len(turned_away) == 15
     assert circuit.state == "closed"
-    assert time.monotonic() - started < 0.3 + 0.5  # the others were turned away, not made to wait
+    assert time.monotonic() - started < 2.0  # turned away, not made to wait: queued, 16 x 0.3 s
 
 
 def test_a_trial_whose_caller_crashes_does_not_wedge_the_breaker(clock):
