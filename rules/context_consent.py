@@ -24,12 +24,20 @@ class Consent:
         return {"personalization": self.personalization, "analytics": self.analytics, "source": self.source}
 
 
-def resolve_consent(request, data: Mapping[str, Any], stored: Consent | None) -> Consent:
+def opt_out(request) -> Consent | None:
+    """The refusal a request's privacy signal states (`Sec-GPC: 1`, then `DNT: 1`), or None."""
     meta = getattr(request, "META", None) or {}
     if meta.get("HTTP_SEC_GPC", "").strip() == "1":
         return Consent(False, False, "Sec-GPC")
     if meta.get("HTTP_DNT", "").strip() == "1":
         return Consent(False, False, "DNT")
+    return None
+
+
+def resolve_consent(request, data: Mapping[str, Any], stored: Consent | None) -> Consent:
+    refused = opt_out(request)
+    if refused is not None:
+        return refused
     given = data.get("consent")
     if given is not None:
         return Consent(bool(given.get("personalization")), bool(given.get("analytics")), SOURCE_INPUT)

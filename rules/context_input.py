@@ -97,9 +97,25 @@ def _country(value: Any, name: str) -> str:
     return code
 
 
+def _pairs(value: Any, name: str, key: str) -> Any:
+    """The API sends a list of {key/name, ...} objects; the rest of Tailor (forms, tests) a mapping."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    out = {}
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping) or not isinstance(item.get(key), str):
+            raise InvalidContext(f"{name}.{index}", _("expected an object with a %(key)s") % {"key": key})
+        if item[key] in out:
+            raise InvalidContext(f"{name}.{item[key]}", _("given twice"))
+        out[item[key]] = item
+    return out
+
+
 def _query(value: Any) -> dict[str, str]:
     if value is None:
         return {}
+    if isinstance(value, (list, tuple)):
+        value = {k: item.get("value") for k, item in _pairs(value, "query", "name").items()}
     if not isinstance(value, Mapping):
         raise InvalidContext("query", _("expected a JSON object of query parameters"))
     if len(value) > MAX_QUERY_PARAMS:
@@ -118,7 +134,17 @@ def _query(value: Any) -> dict[str, str]:
     return out
 
 
+def _trait_value(key: str, item: Mapping[str, Any]) -> Any:
+    """A `TraitInput` holds exactly one of text, number or flag."""
+    given = [item[k] for k in ("text", "number", "flag") if item.get(k) is not None]
+    if len(given) != 1:
+        raise InvalidContext(f"traits.{key}", _("give exactly one of text, number or flag"))
+    return given[0]
+
+
 def _traits(value: Any) -> dict[str, Any]:
+    if isinstance(value, (list, tuple)):
+        value = {k: _trait_value(k, item) for k, item in _pairs(value, "traits", "key").items()}
     if not isinstance(value, Mapping):
         raise InvalidContext("traits", _("expected a JSON object of key/value pairs"))
     limit = int(tailor_settings.MAX_TRAITS)
@@ -137,6 +163,21 @@ def _traits(value: Any) -> dict[str, Any]:
             raise InvalidContext(f"traits.{key}", _("expected text, a number or true/false"))
         out[key] = v
     return out
+
+
+def _instant(value: Any) -> datetime:
+    """A datetime, or its ISO 8601 text (the API's `ContextDateTime`); an offset is optional."""
+    if isinstance(value, str) and len(value) <= 64:
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    if not isinstance(value, datetime):
+        raise InvalidContext(
+            "now",
+            _("expected an ISO 8601 date-time such as 2026-11-30T08:00:00+09:00, got %(value)r") % {"value": value},
+        )
+    return value
 
 
 def utm_from(query: Mapping[str, str]) -> dict[str, str]:
@@ -162,8 +203,7 @@ def parse_input(data: Mapping[str, Any]) -> ParsedInput:
         add("timezone", data["timezone"])
     now = data.get("now")
     if now is not None:
-        if not isinstance(now, datetime):
-            raise InvalidContext("now", _("expected an ISO 8601 date-time, got %(value)r") % {"value": now})
+        now = _instant(now)
         if not (MIN_YEAR <= now.year <= MAX_YEAR):
             raise InvalidContext(
                 "now",

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import graphene
+from graphql import GraphQLError, StringValueNode, print_ast, value_from_ast_untyped
 
-from rules.engine import Context
+from rules.context_consent import opt_out
+from rules.context_headers import FORWARDABLE_HEADERS, MAX_FORWARDED_HEADERS, forwarded_request
+from rules.engine import Context, InvalidContext
 from rules.engine.vocabulary import DEVICE_CLASSES, EMOTION_LABELS, WEATHER_CONDITIONS
-from rules.profiles import set_consent
-from tailor.signing import TokenError, new_visitor_id, read_visitor_token, sign_visitor
+from rules.profiles import profile_store, set_consent
+from tailor.signing import TokenError, new_visitor_id, read_visitor_token, sign_visitor, visitor_token_for
 
 
 def vocabulary_enum(name: str, values: tuple[str, ...], description: str) -> type[graphene.Enum]:
@@ -22,6 +25,94 @@ def vocabulary_enum(name: str, values: tuple[str, ...], description: str) -> typ
 DeviceKind = vocabulary_enum("DeviceKind", DEVICE_CLASSES, "The class of device a visitor uses")
 EmotionLabel = vocabulary_enum("EmotionLabel", EMOTION_LABELS, "An emotion read from the visitor's text")
 WeatherCondition = vocabulary_enum("WeatherCondition", WEATHER_CONDITIONS, "What the sky is doing")
+
+
+class ContextDateTime(graphene.Scalar):
+    """An ISO 8601 date-time; the offset is optional (`2026-11-30T19:00:00+09:00`, `2026-11-30T19:00`).
+    Without one it is the visitor's wall-clock time in their timezone. Read as text here and checked with
+    the rest of the context, so a malformed value is an error naming `context.now` wherever it is written.
+    """
+
+    @staticmethod
+    def serialize(value):
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+
+    @staticmethod
+    def parse_value(value):
+        if not isinstance(value, str):
+            raise GraphQLError(
+                "context.now: expected an ISO 8601 date-time as text", extensions={"field": "context.now"}
+            )
+        return value
+
+    @staticmethod
+    def parse_literal(node, _variables=None):
+        if not isinstance(node, StringValueNode):
+            raise GraphQLError(
+                f"context.now: expected an ISO 8601 date-time as text, got {print_ast(node)}",
+                extensions={"field": "context.now"},
+            )
+        return node.value
+
+
+class JSON(graphene.Scalar):
+    """A JSON value as itself: a string, number, boolean, list or object (not JSON encoded in a string)."""
+
+    @staticmethod
+    def serialize(value):
+        return value
+
+    @staticmethod
+    def parse_value(value):
+        return value
+
+    @staticmethod
+    def parse_literal(node, _variables=None):
+        return value_from_ast_untyped(node, _variables)
+
+
+class HeaderInput(graphene.InputObjectType):
+    """One of the visitor's request headers, as the frontend's server received it."""
+
+    name = graphene.String(required=True, description="e.g. 'User-Agent', 'Sec-GPC', 'X-Vercel-IP-Timezone'")
+    value = graphene.String(required=True)
+
+
+def forwarded_headers_argument() -> graphene.List:
+    return graphene.List(
+        graphene.NonNull(HeaderInput),
+        description=(
+            "The visitor's own request headers, forwarded by a server-side frontend. When given they replace "
+            "the calling request's headers (which are the frontend server's). Read: "
+            + ", ".join(FORWARDABLE_HEADERS)
+            + f"; other names are ignored. At most {MAX_FORWARDED_HEADERS}. A forwarded Sec-GPC: 1 or DNT: 1 "
+            "wins over any consent in the same call."
+        ),
+    )
+
+
+def visitor_request(request, forwarded_headers):
+    """The request whose headers describe the visitor: the forwarded ones when a frontend sent them.
+    Raises InvalidContext(field='forwardedHeaders...')."""
+    if forwarded_headers is None:
+        return request
+    return forwarded_request(forwarded_headers)
+
+
+class TraitInput(graphene.InputObjectType):
+    """A custom fact about the visitor; give exactly one of text, number or flag."""
+
+    key = graphene.String(required=True, description="At most 64 characters")
+    text = graphene.String()
+    number = graphene.Float()
+    flag = graphene.Boolean()
+
+
+class QueryParamInput(graphene.InputObjectType):
+    """One query parameter of the page the visitor is on; `utm_*` are read as the campaign."""
+
+    name = graphene.String(required=True)
+    value = graphene.String(required=True)
 
 
 class WeatherInput(graphene.InputObjectType):
@@ -50,9 +141,10 @@ class ContextInput(graphene.InputObjectType):
     """
 
     timezone = graphene.String(description="IANA timezone of the visitor, e.g. 'Asia/Seoul'")
-    now = graphene.DateTime(
+    now = graphene.Field(
+        ContextDateTime,
         description="The instant to decide for (ISO 8601). Without an offset it is read as the "
-        "visitor's wall-clock time in `timezone`. Defaults to the server clock."
+        "visitor's wall-clock time in `timezone`. Defaults to the server clock.",
     )
     country = graphene.String(description="ISO 3166 code ('KR') or a country name")
     city = graphene.String()
@@ -64,10 +156,13 @@ class ContextInput(graphene.InputObjectType):
     language = graphene.String(description="A tag or an Accept-Language value: 'ko-KR,ko;q=0.9'")
     referrer = graphene.String()
     utm = graphene.Field(UtmInput)
-    query = graphene.JSONString(description="The page's query parameters; utm_* are read from here")
+    query = graphene.List(
+        graphene.NonNull(QueryParamInput),
+        description="The page's query parameters (at most 50); utm_* are read from here",
+    )
     text = graphene.String(description="A text signal (search, message) for the emotion classifier; never stored")
     emotion = graphene.Field(EmotionLabel, description="Wins over the classifier")
-    traits = graphene.JSONString(description="Custom key/value facts, at most 50")
+    traits = graphene.List(graphene.NonNull(TraitInput), description="Custom key/value facts, at most 50")
     consent = graphene.Field(ConsentInput, description="The visitor's consent as the frontend's CMP knows it")
 
 
@@ -85,7 +180,7 @@ def _jsonable(value: Any) -> Any:
 
 class ContextFact(graphene.ObjectType):
     name = graphene.String(required=True)
-    value = graphene.JSONString(required=True)
+    value = graphene.Field(JSON, required=True, description="The fact's value as JSON: text, number, list or object")
     source = graphene.String(required=True, description="input, header, provider, profile, segments or server")
     detail = graphene.String()
 
@@ -142,6 +237,15 @@ class ResolvedContext(graphene.ObjectType):
     facts = graphene.List(graphene.NonNull(ContextFact), required=True)
 
     @staticmethod
+    def resolve_now(view: ContextView, info):
+        # Always with an offset: a wall-clock `now` (no offset) is placed in the visitor's timezone, or
+        # read as UTC when their timezone is unknown.
+        now = view.ctx.get("now")
+        if now is None or now.tzinfo is not None:
+            return now
+        return view.ctx.local_now() or now.replace(tzinfo=UTC)
+
+    @staticmethod
     def resolve_local_time(view: ContextView, info):
         return view.ctx.local_now()
 
@@ -166,19 +270,31 @@ class ConsentPayload(graphene.ObjectType):
     errors = graphene.List(graphene.NonNull("cms.graphql_types.FieldError"), required=True)
 
 
+def field_errors(e: InvalidContext) -> list[dict[str, str]]:
+    return [{"field": e.field, "message": e.message}]
+
+
 class SetConsent(graphene.Mutation):
     """Record a visitor's consent. Without personalization consent no profile, history, segments or
-    emotion-from-text are used, and withdrawing it erases what was kept."""
+    emotion-from-text are used, and withdrawing it erases what was kept. While the visitor's browser
+    sends `Sec-GPC: 1` or `DNT: 1` (forwarded or on this request) nothing is stored: the answer's
+    consent says so (source `Sec-GPC`/`DNT`); a withdrawal still erases what was kept before."""
 
     class Arguments:
         visitor_token = graphene.String()
         personalization = graphene.Boolean(required=True)
         analytics = graphene.Boolean(required=True)
+        forwarded_headers = forwarded_headers_argument()
 
     Output = ConsentPayload
 
     @staticmethod
-    def mutate(root, info, personalization, analytics, visitor_token=None):
+    def mutate(root, info, personalization, analytics, visitor_token=None, forwarded_headers=None):
+        info.context.tailor_private = True
+        try:
+            request = visitor_request(info.context, forwarded_headers)
+        except InvalidContext as e:
+            return ConsentPayload(ok=False, errors=field_errors(e))
         if visitor_token:
             try:
                 visitor_id = read_visitor_token(visitor_token)
@@ -186,10 +302,17 @@ class SetConsent(graphene.Mutation):
                 return ConsentPayload(ok=False, errors=[{"field": "visitorToken", "message": e.message}])
         else:
             visitor_id = new_visitor_id()
+        token = visitor_token or sign_visitor(visitor_id)
+        refused = opt_out(request)
+        if refused is not None:
+            # Under an opt-out signal nothing new is stored; a withdrawal still erases what was kept.
+            if not (personalization or analytics) and profile_store().get(visitor_id) is not None:
+                set_consent(visitor_id, personalization=False, analytics=False)
+            return ConsentPayload(ok=True, visitor_token=token, consent=refused.as_dict(), errors=[])
         profile = set_consent(visitor_id, personalization=personalization, analytics=analytics)
         return ConsentPayload(
             ok=True,
-            visitor_token=visitor_token or sign_visitor(visitor_id),
+            visitor_token=token,
             consent={
                 "personalization": profile.consent_personalization,
                 "analytics": profile.consent_analytics,
@@ -199,5 +322,42 @@ class SetConsent(graphene.Mutation):
         )
 
 
+class IdentifyVisitorPayload(graphene.ObjectType):
+    visitor_token = graphene.String(required=True, description="Keep it (e.g. in a cookie) and send it back")
+    fresh = graphene.Boolean(required=True, description="A new visitor: none, or no usable token, was sent")
+    warnings = graphene.List(
+        graphene.NonNull("cms.graphql_types.FieldError"),
+        required=True,
+        description="What was wrong with the token sent (it was replaced)",
+    )
+
+
+class IdentifyVisitor(graphene.Mutation):
+    """The visitor's token, for a frontend's proxy/middleware to set as a cookie before the page is
+    rendered: the one sent while it is fresh, renewed past half its lifetime, new when none or an
+    invalid one was sent. Records nothing (no visit, no profile)."""
+
+    class Arguments:
+        visitor_token = graphene.String()
+
+    Output = IdentifyVisitorPayload
+
+    @staticmethod
+    def mutate(root, info, visitor_token=None):
+        info.context.tailor_private = True
+        warnings = []
+        visitor_id = None
+        if visitor_token:
+            try:
+                visitor_id = read_visitor_token(visitor_token)
+            except TokenError as e:
+                warnings.append({"field": "visitorToken", "message": e.message})
+        if visitor_id is None:
+            return IdentifyVisitorPayload(visitor_token=sign_visitor(new_visitor_id()), fresh=True, warnings=warnings)
+        token = visitor_token_for(visitor_id, visitor_token)
+        return IdentifyVisitorPayload(visitor_token=token, fresh=False, warnings=warnings)
+
+
 class Mutation:
     set_consent = SetConsent.Field()
+    identify_visitor = IdentifyVisitor.Field()

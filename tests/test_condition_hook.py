@@ -28,8 +28,12 @@ def test_the_sites_condition_type_decides_through_the_api(make_page, gql):
         ),
     )
 
-    gold = gql(QUERY, {"ctx": {"traits": '{"tier": "platinum"}'}})["data"]["personalizedPage"]["decisions"][0]
-    silver = gql(QUERY, {"ctx": {"traits": '{"tier": "silver"}'}})["data"]["personalizedPage"]["decisions"][0]
+    gold = gql(QUERY, {"ctx": {"traits": [{"key": "tier", "text": "platinum"}]}})["data"]["personalizedPage"][
+        "decisions"
+    ][0]
+    silver = gql(QUERY, {"ctx": {"traits": [{"key": "tier", "text": "silver"}]}})["data"]["personalizedPage"][
+        "decisions"
+    ][0]
     unknown = gql(QUERY, {"ctx": {}})["data"]["personalizedPage"]["decisions"][0]
 
     assert gold == {"variantName": "Gold lounge", "reasons": ["Loyalty tier gold or higher: platinum"]}

@@ -165,8 +165,8 @@ def test_malformed_now_is_a_graphql_error_not_a_server_error(home_page, gql, now
     result = gql(DECISIONS, {"urlPath": "/", "context": {"timezone": "Asia/Seoul", "now": now}})
 
     (error,) = result["errors"]
-    assert "context.now" in error["message"]
-    assert "DateTime" in error["message"]
+    assert error["message"].startswith("context.now: expected an ISO 8601 date-time")
+    assert error["extensions"] == {"field": "context.now"}
 
 
 def test_now_far_outside_the_supported_years_is_refused(home_page, gql):
@@ -197,16 +197,16 @@ def test_decision_token_is_signed_and_explains_the_decision(home_page, gql):
     assert forged is None
 
 
-def test_visitor_token_round_trips_and_a_forged_one_is_refused(home_page, gql):
+def test_visitor_token_round_trips_and_a_forged_one_is_replaced(home_page, gql):
     first = gql(DECISIONS, {"urlPath": "/"})["data"]["personalizedPage"]
     again = gql(DECISIONS, {"urlPath": "/", "visitorToken": first["visitorToken"]})["data"]["personalizedPage"]
-    forged = gql(DECISIONS, {"urlPath": "/", "visitorToken": "not-a-token"})
+    forged = gql(DECISIONS, {"urlPath": "/", "visitorToken": "not-a-token"})["data"]["personalizedPage"]
 
     assert again["visitorToken"] == first["visitorToken"]
-    assert forged["errors"][0]["extensions"]["field"] == "visitorToken"
+    assert forged["visitorToken"] not in ("not-a-token", first["visitorToken"])  # a fresh visitor
 
 
-def test_cache_key_names_page_revision_chosen_variants_and_dimensions(home_page, gql):
+def test_cache_key_names_page_revision_and_chosen_variants(home_page, gql):
     # one visitor throughout: the demo's `cta` bandit slot picks by the visitor's stable hash
     visitor = gql(DECISIONS, {"urlPath": "/"})["data"]["personalizedPage"]["visitorToken"]
 
@@ -219,12 +219,10 @@ def test_cache_key_names_page_revision_chosen_variants_and_dimensions(home_page,
     evening = at("2026-11-30T20:00:00+09:00")
 
     key = morning["data"]["personalizedPage"]["cacheKey"]
-    assert key == later["data"]["personalizedPage"]["cacheKey"]
-    assert key != evening["data"]["personalizedPage"]["cacheKey"]
-    assert key.startswith(f"page:{home_page.pk}@{home_page.live_revision_id}|hero=")
-    # the hero's time rules were evaluated (weather and emotion were unknown, so they did not split);
-    # the reading slot's segment rule read `segments`; the cta bandit's choice depends on the visitor
-    assert key.endswith("|dims:emotion,now,segments,timezone,visitor,weather")
+    assert key == later["data"]["personalizedPage"]["cacheKey"]  # same variants, another minute
+    assert key != evening["data"]["personalizedPage"]["cacheKey"]  # the hero changed
+    assert key.startswith(f"tailor:{home_page.pk}:{home_page.live_revision_id}:")
+    assert len(key) < 64
 
 
 def test_resolved_context_echoes_each_fact_with_its_source(home_page, gql):

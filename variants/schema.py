@@ -10,7 +10,14 @@ from grapple.types.pages import get_site_filter, get_specific_page
 
 from rules.context_builder import build_request_context
 from rules.engine import InvalidContext
-from rules.schema import ContextInput, ContextView, ResolvedContext, vocabulary_enum
+from rules.schema import (
+    ContextInput,
+    ContextView,
+    ResolvedContext,
+    forwarded_headers_argument,
+    visitor_request,
+    vocabulary_enum,
+)
 from tailor.signing import visitor_token_for
 from variants.engine.vocabulary import EVENT_KINDS, POLICIES
 from variants.events import REASON_BOT, REASON_DUPLICATE, EventError, Requester, record_event
@@ -50,9 +57,19 @@ def decision_payload(decision, token: str) -> dict:
 class PersonalizedPage(graphene.ObjectType):
     page = graphene.NonNull(get_page_interface)
     decisions = graphene.List(graphene.NonNull(Decision), required=True)
-    visitor_token = graphene.String()
+    visitor_token = graphene.String(
+        required=True, description="The visitor's token: keep it (e.g. in a cookie) and send it back"
+    )
     context = graphene.Field(ResolvedContext, required=True)
-    cache_key = graphene.String(required=True)
+    cache_key = graphene.String(
+        required=True,
+        description="Names the decision bucket (page, revision, the variant of each slot); no visitor data",
+    )
+    warnings = graphene.List(
+        graphene.NonNull("cms.graphql_types.FieldError"),
+        required=True,
+        description="Input that was set aside rather than refused, e.g. an expired visitorToken (replaced)",
+    )
 
     @staticmethod
     def resolve_page(result, info):
@@ -64,9 +81,11 @@ class PersonalizedPage(graphene.ObjectType):
 
     @staticmethod
     def resolve_visitor_token(result, info):
-        if not result.visitor_id:
-            return None
         return visitor_token_for(result.visitor_id, getattr(info.context, "tailor_visitor_token", None))
+
+    @staticmethod
+    def resolve_warnings(result, info):
+        return getattr(info.context, "tailor_warnings", [])
 
     @staticmethod
     def resolve_context(result, info):
@@ -83,9 +102,32 @@ def _camel(path: str) -> str:
 
 
 def context_error(e: InvalidContext) -> GraphQLError:
-    # Keys inside traits and query are the client's own; everything else is a schema field name.
-    field = f"context.{e.field}" if e.field.startswith(("traits.", "query.")) else f"context.{_camel(e.field)}"
+    if e.field.startswith("forwardedHeaders"):  # an argument of its own, not part of `context`
+        field = e.field
+    elif e.field.startswith(("traits.", "query.")):  # keys inside traits and query are the client's own
+        field = f"context.{e.field}"
+    else:
+        field = f"context.{_camel(e.field)}"
     return GraphQLError(f"{field}: {e.message}", extensions={"field": field})
+
+
+def _page(info, url_path, in_site, site, preview_token, content_type):
+    site_filter = get_site_filter(info, in_site=in_site, site=site)
+    if not preview_token:
+        return get_specific_page(url_path=url_path, site=site_filter)
+    if not content_type:
+        raise GraphQLError("contentType: give the page type with previewToken", extensions={"field": "contentType"})
+    try:
+        # grapple's preview lookup: a page model with wagtail-headless-preview's mixin reads the token.
+        page = get_specific_page(token=preview_token, content_type=content_type, site=site_filter)
+    except Exception:  # a bad signature, a token of another page type, a model without previews
+        page = None
+    if page is None:
+        raise GraphQLError(
+            "previewToken: no preview for this token (expired, or not for this contentType)",
+            extensions={"field": "previewToken"},
+        )
+    return page
 
 
 class Query:
@@ -95,7 +137,19 @@ class Query:
         in_site=graphene.Boolean(default_value=False),
         site=graphene.String(),
         context=ContextInput(),
-        visitor_token=graphene.String(),
+        visitor_token=graphene.String(
+            description="The token a previous answer gave; an invalid or expired one is replaced (see warnings)"
+        ),
+        forwarded_headers=forwarded_headers_argument(),
+        record_visit=graphene.Boolean(
+            default_value=True,
+            description="false: decide without counting a page view (a prefetch, a refresh, a middleware call)",
+        ),
+        preview_token=graphene.String(
+            description="wagtail-headless-preview's token: decide on the unpublished draft it holds; nothing "
+            "is recorded and decisions carry no token"
+        ),
+        content_type=graphene.String(description="With previewToken: the page type, e.g. 'home.homepage'"),
         description="A page with each personalized region resolved for the visitor's context.",
     )
     explain_decision = graphene.Field(
@@ -104,17 +158,34 @@ class Query:
         description="Why a decision was made (from its token); null for an invalid or expired token.",
     )
 
-    def resolve_personalized_page(self, info, url_path, in_site=False, site=None, context=None, visitor_token=None):
+    def resolve_personalized_page(
+        self,
+        info,
+        url_path,
+        in_site=False,
+        site=None,
+        context=None,
+        visitor_token=None,
+        forwarded_headers=None,
+        record_visit=True,
+        preview_token=None,
+        content_type=None,
+    ):
+        request = info.context
+        request.tailor_private = True  # per-visitor: never cached as shared (see cms.graphql_view)
+        warnings = request.tailor_warnings = []
         visitor_id = None
         if visitor_token:
             try:
                 visitor_id = read_visitor_token(visitor_token)
-                info.context.tailor_visitor_token = visitor_token
+                request.tailor_visitor_token = visitor_token
             except TokenError as e:
-                raise GraphQLError(f"visitorToken: {e.message}", extensions={"field": "visitorToken"}) from None
+                # The page still comes back, for a fresh visitor; the payload says what was wrong.
+                warnings.append({"field": "visitorToken", "message": e.message})
         try:
+            visitor = visitor_request(request, forwarded_headers)
             rc = build_request_context(
-                info.context,
+                visitor,
                 context,
                 visitor_id=visitor_id or new_visitor_id(),
                 path=url_path,
@@ -122,15 +193,15 @@ class Query:
             )
         except InvalidContext as e:
             raise context_error(e) from None
-        page = get_specific_page(url_path=url_path, site=get_site_filter(info, in_site=in_site, site=site))
+        page = _page(info, url_path, in_site, site, preview_token, content_type)
         if page is None:
             return None
-        result = personalize_page(page, rc)
+        result = personalize_page(page, rc, preview=bool(preview_token), record_visit=record_visit)
         # The personalized blocks inside `page` read the decisions from the request while resolving.
-        decisions = getattr(info.context, "tailor_decisions", None)
+        decisions = getattr(request, "tailor_decisions", None)
         if decisions is None:
             decisions = {}
-            info.context.tailor_decisions = decisions
+            request.tailor_decisions = decisions
         decisions.update({d.slot_id: d for d in result.decisions})
         return result
 
@@ -172,13 +243,20 @@ class RecordEvent(graphene.Mutation):
         kind = EventKind(required=True)
         goal = graphene.String(description="Which goal (e.g. 'signup'); 1-64 letters, digits or _ . : / -")
         value = graphene.Float(description="A conversion's value (e.g. the order total)")
+        forwarded_headers = forwarded_headers_argument()
 
     Output = RecordEventPayload
 
     @staticmethod
-    def mutate(root, info, token, kind, goal=None, value=None):
+    def mutate(root, info, token, kind, goal=None, value=None, forwarded_headers=None):
+        info.context.tailor_private = True
         try:
-            result = record_event(token, kind, goal, value, requester=Requester.from_request(info.context))
+            # Sent by a frontend's server on the visitor's behalf: judged by the visitor's User-Agent.
+            requester = Requester.from_request(visitor_request(info.context, forwarded_headers))
+        except InvalidContext as e:
+            return RecordEventPayload(ok=False, counted=False, errors=[{"field": e.field, "message": e.message}])
+        try:
+            result = record_event(token, kind, goal, value, requester=requester)
         except EventError as e:
             return RecordEventPayload(ok=False, counted=False, errors=[{"field": e.field, "message": e.message}])
         return RecordEventPayload(ok=True, counted=result.counted, reason=result.reason, errors=[])

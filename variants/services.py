@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass, field
 
 from rules.context_builder import Consent, RequestContext, enrich
@@ -36,10 +38,13 @@ class PagePersonalization:
 
     @property
     def cache_key(self) -> str:
-        """Identifies the response for a cache: page revision, chosen variants, dimensions used."""
+        """Names the decision bucket: the page, its revision and the variant each slot shows. Two
+        visitors with the same key were shown the same content; it holds no visitor id, token or clock.
+        Short (under 40 characters) so it fits a CDN's or Next.js's cache tag."""
         revision = self.compiled.revision[0] if self.compiled.revision else None
-        chosen = ";".join(f"{d.slot_name}={d.variant_id}" for d in self.decisions)
-        return f"page:{self.compiled.page_id}@{revision}|{chosen}|dims:{','.join(self.facts_used)}"
+        chosen = ";".join(sorted(f"{d.slot_id}={d.variant_id}" for d in self.decisions))
+        digest = base64.b32encode(hashlib.blake2b(chosen.encode(), digest_size=10).digest()).decode().lower()
+        return f"tailor:{self.compiled.page_id}:{revision or 0}:{digest}"
 
 
 def as_request_context(ctx: Context | RequestContext) -> RequestContext:
@@ -49,16 +54,22 @@ def as_request_context(ctx: Context | RequestContext) -> RequestContext:
 
 
 def personalize_page(
-    page, rc: RequestContext | Context, *, preview: bool = False, loop: Feedback | None = None
+    page,
+    rc: RequestContext | Context,
+    *,
+    preview: bool = False,
+    record_visit: bool = True,
+    loop: Feedback | None = None,
 ) -> PagePersonalization:
     """Decide every slot of `page` for the request. Deciding runs no SQL (slots are compiled once
     per revision); providers run only for the facts the page's conditions read.
 
     `preview` compiles the page as given (unsaved content), explains every variant, records no page
-    view and signs no tokens, so a preview can never be counted as an impression.
+    view and signs no tokens, so a preview can never be counted as an impression. `record_visit=False`
+    decides without counting a page view (a frontend's prefetch, refresh or middleware call).
     """
     compiled = compile_page(page) if preview else compiled_page(page)
-    return personalize_compiled(compiled, rc, page=page, preview=preview, loop=loop)
+    return personalize_compiled(compiled, rc, page=page, preview=preview, record_visit=record_visit, loop=loop)
 
 
 def personalize_compiled(
@@ -67,6 +78,7 @@ def personalize_compiled(
     *,
     page=None,
     preview: bool = False,
+    record_visit: bool = True,
     loop: Feedback | None = None,
 ) -> PagePersonalization:
     """`personalize_page` for an already compiled page (the simulator decides synthetic slots here).
@@ -79,7 +91,7 @@ def personalize_compiled(
     back); without any id, a fresh draw from the loop's generator.
     """
     rc = as_request_context(rc)
-    ctx = enrich(rc, compiled.facts, record_view=not preview)
+    ctx = enrich(rc, compiled.facts, record_view=record_visit and not preview)
     learning = [s for s in compiled.slots if s.policy in WEIGHTED_POLICIES]
     if learning:
         loop = loop or feedback()
