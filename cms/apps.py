@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from tailor import cors
 from tailor.settings import tailor_settings
 
 
@@ -11,7 +12,7 @@ class CmsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Fail at start-up, not on the first request, when TAILOR holds an unknown key.
+        # Fail at start-up, not on the first request, when TAILOR holds an unknown key or a wrong value.
         tailor_settings.user_settings  # noqa: B018
 
         # Register the GraphQL type of the personalized block with grapple before its schema is built.
@@ -19,3 +20,13 @@ class CmsConfig(AppConfig):
         from cms.graphql_types import register_block_types
 
         register_block_types()
+
+        # CORS for /graphql/ and /tailor/events/ (TAILOR["CORS_ORIGINS"]) through django-cors-headers'
+        # signal, so a site needs no CORS_* setting. Connected here, with the app that serves those URLs.
+        cors.connect()
+
+        # The publish webhook (TAILOR["REVALIDATE"]): Wagtail's page signals. (Imported here: it imports
+        # Wagtail's models.)
+        from cms import revalidate
+
+        revalidate.connect()

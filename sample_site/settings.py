@@ -25,6 +25,10 @@ INSTALLED_APPS = [
     # GraphQL
     "grapple",
     "graphene_django",
+    # The headless frontend (sample_site/frontend): CORS for its browser calls (`tailor.cors`), and
+    # Wagtail's preview shown by it (HomePage's "Frontend" preview mode)
+    "corsheaders",
+    "wagtail_headless_preview",
     # Background tasks: a worker (`manage.py db_worker`, started by `make demo`) runs them
     "django_tasks_db",
     # Wagtail
@@ -50,6 +54,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it answers CORS preflights before anything else can answer (TAILOR["CORS_ORIGINS"] says
+    # which origins; only Tailor's /graphql/ and /tailor/events/ get CORS headers)
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,8 +137,31 @@ CACHES = {
     )
 }
 
+# Where the demo's Next.js frontend (sample_site/frontend) runs, and the origins its pages call from
+# (lower case: not Django settings)
+frontend_url = os.environ.get("TAILOR_FRONTEND_URL", "http://127.0.0.1:3000").rstrip("/")
+frontend_origins = os.environ.get("TAILOR_FRONTEND_ORIGINS", "http://127.0.0.1:3000,http://localhost:3000")
+
 TAILOR = {
     "REDIS_URL": os.environ.get("REDIS_URL") or None,
+    # Browser origins that may call /graphql/ and /tailor/events/ (`tailor.cors`)
+    "CORS_ORIGINS": [origin.strip() for origin in frontend_origins.split(",") if origin.strip()],
+    # The publish webhook to the frontend's /api/revalidate, on when both sides share a secret
+    # (the frontend reads the same TAILOR_REVALIDATE_SECRET)
+    "REVALIDATE": {
+        "URL": f"{frontend_url}/api/revalidate"
+        if frontend_url and os.environ.get("TAILOR_REVALIDATE_SECRET")
+        else None,
+        "SECRET": os.environ.get("TAILOR_REVALIDATE_SECRET", ""),
+    },
+}
+
+# wagtail-headless-preview: HomePage's "Frontend" preview mode shows the draft through the frontend's
+# preview route, <TAILOR_FRONTEND_URL>/api/preview?content_type=...&token=... (an empty TAILOR_FRONTEND_URL
+# turns the mode off). No trailing slash: Next.js would redirect it away.
+WAGTAIL_HEADLESS_PREVIEW = {
+    "CLIENT_URLS": {"default": f"{frontend_url}/api/preview"} if frontend_url else {},
+    "ENFORCE_TRAILING_SLASH": False,
 }
 
 # Background tasks (django-tasks): Wagtail's own, and Tailor's event flush (`variants.tasks`). They are

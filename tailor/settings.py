@@ -9,7 +9,9 @@ accessor reloads when tests change settings (`setting_changed`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -57,6 +59,89 @@ DEFAULTS: dict[str, Any] = {
     # Most events one flush task folds in per source (with the immediate TASKS backend it runs in a
     # request: this bounds the time it adds; with a worker it may be larger).
     "FLUSH_BATCH_SIZE": 5000,
+    # Browser origins ("https://www.example.com", "http://127.0.0.1:3000": scheme, host, port; no path)
+    # that may call /graphql/ and /tailor/events/ from JavaScript (CORS, through django-cors-headers'
+    # middleware; see `tailor.cors`). Empty: none, and no other URL of the site is touched either way.
+    "CORS_ORIGINS": [],
+    # `Cache-Control: public, max-age=...` of a GET /graphql/ answer nothing visitor-specific went
+    # into (`cms.graphql_view`); 0: shared caches must not reuse it.
+    "GRAPHQL_CACHE_SECONDS": 60,
+    # The publish webhook (`cms.revalidate`): when a page is published, unpublished or deleted, POST
+    # JSON to URL (None: off) with `Authorization: Bearer SECRET`, waiting at most TIMEOUT seconds.
+    # Keys left out keep these defaults.
+    "REVALIDATE": {"URL": None, "SECRET": "", "TIMEOUT": 2.0},
+}
+
+
+def _invalid(name: str, problem: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f'TAILOR["{name}"]: {problem}')
+
+
+def _origin(value: Any) -> str:
+    """`value` as the Origin header a browser sends for it ("scheme://host[:port]", lower case), or a
+    ValueError saying what is wrong."""
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a string")
+    url = urlsplit(value.strip())
+    try:
+        url.port  # noqa: B018 (raises ValueError for a port that is not a number in 0-65535)
+    except ValueError:
+        raise ValueError(f"{value!r} has an invalid port") from None
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(f"{value!r} is not an origin: expected scheme://host[:port], e.g. https://www.example.com")
+    if url.path or url.query or url.fragment or "@" in url.netloc or value.strip().endswith(("?", "#")):
+        raise ValueError(
+            f"{value!r} is not an origin: no path, query or user name (a browser's Origin header is "
+            f"scheme://host[:port] with no trailing slash)"
+        )
+    return f"{url.scheme}://{url.netloc}".lower()
+
+
+def _cors_origins(value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise _invalid("CORS_ORIGINS", f"expected a list of origins, got {value!r}")
+    origins = []
+    for item in value:
+        try:
+            origins.append(_origin(item))
+        except ValueError as e:
+            raise _invalid("CORS_ORIGINS", str(e)) from None
+    return origins
+
+
+def _graphql_cache_seconds(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _invalid("GRAPHQL_CACHE_SECONDS", f"expected a whole number of seconds, 0 or more, got {value!r}")
+    return value
+
+
+def _revalidate(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _invalid("REVALIDATE", f"expected a dict with URL, SECRET and TIMEOUT, got {value!r}")
+    defaults = DEFAULTS["REVALIDATE"]
+    unknown = sorted(set(value) - set(defaults))
+    if unknown:
+        raise _invalid("REVALIDATE", f"unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(defaults)}")
+    merged = {**defaults, **value}
+    url = merged["URL"]
+    if url is not None:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _invalid("REVALIDATE", f"URL must be an http(s) URL or None, got {url!r}")
+    if not isinstance(merged["SECRET"], str):
+        raise _invalid("REVALIDATE", "SECRET must be a string")
+    timeout = merged["TIMEOUT"]
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 30:
+        raise _invalid("REVALIDATE", f"TIMEOUT must be a number of seconds above 0 and at most 30, got {timeout!r}")
+    return merged
+
+
+#: keys whose value is checked (and normalized) when the settings are read: at start-up, in
+#: `cms.apps.CmsConfig.ready`, so a wrong value stops the site with a message saying what is wrong
+VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "CORS_ORIGINS": _cors_origins,
+    "GRAPHQL_CACHE_SECONDS": _graphql_cache_seconds,
+    "REVALIDATE": _revalidate,
 }
 
 
@@ -76,7 +161,9 @@ class TailorSettings:
                 raise ImproperlyConfigured(
                     f"Unknown TAILOR setting(s): {', '.join(unknown)}. Valid keys: {', '.join(sorted(DEFAULTS))}"
                 )
-            self._user_settings = raw
+            self._user_settings = {
+                name: VALIDATORS[name](value) if name in VALIDATORS else value for name, value in raw.items()
+            }
         return self._user_settings
 
     def __getattr__(self, name: str) -> Any:

@@ -25,5 +25,12 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # their own backend).
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
-# The embedded default (database) unless a test opts into Redis with the `redis_tailor` fixture.
+# The embedded default (database) unless a test opts into Redis with the `redis_tailor` fixture. No
+# CORS origins either: the sample site's INSTALLED_APPS ("corsheaders", "wagtail_headless_preview") and
+# MIDDLEWARE (corsheaders' first) are kept, and tests of CORS set TAILOR["CORS_ORIGINS"] themselves.
 TAILOR = {}
+# The frontend preview mode's client URL, whatever TAILOR_FRONTEND_URL says.
+WAGTAIL_HEADLESS_PREVIEW = {
+    "CLIENT_URLS": {"default": "http://127.0.0.1:3000/api/preview"},
+    "ENFORCE_TRAILING_SLASH": False,
+}

@@ -21,6 +21,7 @@ from variants.events import Requester, record_event
 from variants.feedback import reset, stats_store
 from variants.models import Event, EventAggregate
 from variants.tasks import flush_events_task, flush_soon
+from variants.views import MAX_BATCH, MAX_BODY_BYTES
 
 DECISIONS = """
 query ($path: String!, $context: ContextInput, $visitor: String) {
@@ -268,7 +269,9 @@ def test_beacon_counts_an_event_sent_as_text_plain_like_send_beacon_does(state_b
     response = beacon(client, {"token": d["token"], "kind": "impression"})
     again = beacon(client, {"token": d["token"], "kind": "impression"})
 
-    assert response.status_code == 204 and again.status_code == 204
+    assert (response.status_code, response.json()) == (200, {"received": 1, "counted": 1, "errors": []})
+    assert (again.status_code, again.json()) == (200, {"received": 1, "counted": 0, "errors": []})  # a repeat
+    assert response["Cache-Control"] == "no-store"
     assert arm_stats(d).impressions == 1
 
 
@@ -283,7 +286,7 @@ def test_beacon_takes_a_json_batch(client, decide):
 
     response = beacon(client, batch, content_type="application/json")
 
-    assert response.status_code == 204
+    assert (response.status_code, response.json()) == (200, {"received": 2, "counted": 2, "errors": []})
     stats = arm_stats(d)
     assert (stats.impressions, stats.conversions, stats.value) == (1, 1, 20.0)
 
@@ -295,8 +298,9 @@ def test_beacon_reports_bad_events_as_json_400_and_records_the_good_ones(client,
 
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"index": 1, "field": "token", "message": "The token's signature is not valid"}],
+        "received": 2,
         "counted": 1,
+        "errors": [{"index": 1, "field": "token", "message": "The token's signature is not valid"}],
     }
     assert arm_stats(d).impressions == 1
 
@@ -311,14 +315,16 @@ def test_beacon_reports_bad_events_as_json_400_and_records_the_good_ones(client,
         ('{"token": "t", "kind": "click", "extra": 1}', "application/json", "unknown field"),
         ("kind=click", "application/x-www-form-urlencoded", "send JSON as application/json or text/plain"),
         (b"\xff\xfe", "text/plain", "the body is not UTF-8"),
-        ("x" * (8 * 1024 + 1), "text/plain", "the body is larger than 8192 bytes"),
+        ("x" * (MAX_BODY_BYTES + 1), "text/plain", f"the body is larger than {MAX_BODY_BYTES} bytes"),
     ],
 )
 def test_beacon_refuses_malformed_bodies_with_a_json_400(client, db, body, content_type, message):
     response = beacon(client, body, content_type=content_type)
 
     assert response.status_code == 400
-    assert message in response.json()["errors"][0]["message"]
+    answer = response.json()
+    assert set(answer) == {"received", "counted", "errors"} and answer["counted"] == 0
+    assert message in answer["errors"][0]["message"]
 
 
 def test_beacon_answers_only_post(client, db):
@@ -328,8 +334,55 @@ def test_beacon_answers_only_post(client, db):
 def test_beacon_does_not_count_bots(client, decide):
     d = decide()
 
-    assert beacon(client, {"token": d["token"], "kind": "CLICK"}, HTTP_USER_AGENT=GOOGLEBOT).status_code == 204
+    response = beacon(client, {"token": d["token"], "kind": "CLICK"}, HTTP_USER_AGENT=GOOGLEBOT)
+
+    assert (response.status_code, response.json()) == (200, {"received": 1, "counted": 0, "errors": []})
     assert arm_stats(d) is None
+
+
+#: contexts in which the demo page's decisions carry the most: at 14:00 in Seoul no hero variant
+#: matches, so its token holds five reasons; with the weather and the visitor's consent, a visitor id
+LARGE_TOKEN_CONTEXTS = [
+    {"timezone": "Asia/Seoul", "now": "2026-11-30T14:00:00+09:00", **extra}
+    for extra in (
+        {},
+        {"weather": {"condition": "CLEAR", "temperatureC": 3.5}},
+        {
+            "weather": {"condition": "SNOW", "temperatureC": -12.5},
+            "consent": {"personalization": True, "analytics": True},
+        },
+    )
+]
+
+
+def largest_real_event(gql) -> dict:
+    """A CONVERSION with a 64-character goal and a value on the largest decision token of the demo page."""
+    tokens = []
+    for context in LARGE_TOKEN_CONTEXTS:
+        first = gql(DECISIONS, {"path": "/", "context": context}, HTTP_USER_AGENT=FIREFOX)
+        visitor = first["data"]["personalizedPage"]["visitorToken"]
+        again = gql(DECISIONS, {"path": "/", "context": context, "visitor": visitor}, HTTP_USER_AGENT=FIREFOX)
+        tokens += [d["token"] for d in again["data"]["personalizedPage"]["decisions"]]
+    return {"token": max(tokens, key=len), "kind": "CONVERSION", "goal": "g" * 64, "value": 12345.67}
+
+
+def test_beacon_takes_a_batch_of_20_of_the_largest_real_events(state_backend, client, gql, home_page, record):
+    event = largest_real_event(gql)
+    events = [{**event, "goal": f"{i:02d}" + event["goal"][2:]} for i in range(MAX_BATCH)]  # 20 distinct goals
+    body = json.dumps({"events": events}, separators=(",", ":"))
+    size = len(json.dumps(event, separators=(",", ":")).encode())
+    # the figures variants/views.py states (about 614 bytes, 12.3 KB for 20): real tokens, not padding
+    assert 550 < size and len(body.encode()) > 20 * 550 > 8 * 1024
+    assert len(body.encode()) * 2 < MAX_BODY_BYTES  # with room for longer names and translated reasons
+
+    response = beacon(client, body, content_type="text/plain;charset=UTF-8", HTTP_USER_AGENT=FIREFOX)
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"received": MAX_BATCH, "counted": MAX_BATCH, "errors": []}
+    # each was counted: recording it again is a duplicate
+    assert {record(e["token"], "CONVERSION", e["goal"], HTTP_USER_AGENT=FIREFOX)["reason"] for e in events} == {
+        "DUPLICATE"
+    }
 
 
 # --- flushing into hourly aggregates -------------------------------------------------------------
@@ -536,5 +589,15 @@ def test_the_frontends_record_event_document_counts_with_a_real_token(decide, gq
 
     result = gql(document, {"token": d["token"], "kind": "CONVERSION", "goal": "signup", "value": 9.5})
 
-    assert result == {"data": {"recordEvent": {"ok": True, "counted": True, "reason": None, "errors": []}}}
+    assert result == {
+        "data": {
+            "recordEvent": {
+                "__typename": "RecordEventPayload",
+                "ok": True,
+                "counted": True,
+                "reason": None,
+                "errors": [],
+            }
+        }
+    }
     assert arm_stats(d).conversions == 1

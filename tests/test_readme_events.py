@@ -64,40 +64,41 @@ def conversions(token: str, goals) -> list[dict]:
     return [{"token": token, "kind": "CONVERSION", "goal": goal} for goal in goals]
 
 
-# --- limits: up to 20 events, 8 KiB ------------------------------------------------------------------
+# --- limits: up to 20 events, 32 KiB -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("content_type", ["text/plain;charset=UTF-8", "application/json"])
 def test_the_beacon_takes_a_batch_of_exactly_20_events(home_page, gql, client, content_type):
-    # 20 events of a decision token each come close to 8 KiB: take a short token and short goals
     token = token_for(gql, "hero", MORNING)
     goals = [f"g{i}" for i in range(20)]
 
     response = beacon(client, {"events": conversions(token, goals)}, content_type)
     too_many = beacon(client, {"events": conversions(token, [*goals, "g20"])}, content_type)
 
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.json() == {"received": 20, "counted": 20, "errors": []}
     # each was counted by the beacon: recording it again is a duplicate
     assert {record(gql, token, goal=goal)["reason"] for goal in goals} == {"DUPLICATE"}
     assert too_many.status_code == 400
     assert too_many.json()["errors"][0]["message"] == "at most 20 events per request (got 21)"
+    assert (too_many.json()["received"], too_many.json()["counted"]) == (21, 0)
     assert record(gql, token, goal="g20")["counted"] is True  # the refused batch recorded nothing
 
 
-def test_the_beacon_takes_a_body_of_exactly_8_kib(home_page, gql, client):
+def test_the_beacon_takes_a_body_of_exactly_32_kib(home_page, gql, client):
     token = cta_token(gql)
     event = json.dumps({"token": token, "kind": "CONVERSION", "goal": "signup"})
-    body = event + " " * (8 * 1024 - len(event.encode()))
-    assert len(body.encode()) == 8192
+    body = event + " " * (32 * 1024 - len(event.encode()))
+    assert len(body.encode()) == 32768
 
     response = beacon(client, body)
     one_more = beacon(client, body + " ")
 
-    assert response.status_code == 204
+    assert (response.status_code, response.json()) == (200, {"received": 1, "counted": 1, "errors": []})
     assert record(gql, token, goal="signup")["reason"] == "DUPLICATE"
     assert one_more.status_code == 400
     assert one_more["Content-Type"] == "application/json"
-    assert "larger than 8192 bytes" in one_more.json()["errors"][0]["message"]
+    assert "larger than 32768 bytes" in one_more.json()["errors"][0]["message"]
 
 
 # --- refused tokens and bots, on the beacon ------------------------------------------------------------------
@@ -113,8 +114,9 @@ def test_the_beacon_refuses_an_expired_token_in_its_json_errors(home_page, gql, 
 
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"index": 0, "field": "token", "message": "The token has expired"}],
+        "received": 1,
         "counted": 0,
+        "errors": [{"index": 0, "field": "token", "message": "The token has expired"}],
     }
 
 
@@ -129,7 +131,8 @@ def test_the_beacon_does_not_count_events_on_a_decision_made_for_a_bot(home_page
         for token in (for_a_bot, for_a_person)
     ]
 
-    assert [r.status_code for r in responses] == [204, 204]
+    assert [r.status_code for r in responses] == [200, 200]
+    assert [r.json()["counted"] for r in responses] == [0, 1]
     assert Event.objects.count() == 1  # only the person's
     assert record(gql, for_a_bot, "CLICK")["reason"] == "BOT"
     assert record(gql, for_a_person, "CLICK")["reason"] == "DUPLICATE"
@@ -151,7 +154,7 @@ def test_the_redis_event_stream_is_capped_near_event_log_maxlen(home_page, gql, 
         token = cta_token(gql)
         for batch in range(15):
             goals = [f"g{batch}-{i}" for i in range(20)]
-            assert beacon(client, {"events": conversions(token, goals)}).status_code == 204
+            assert beacon(client, {"events": conversions(token, goals)}).status_code == 200
         assert record(gql, token, goal="g14-19")["reason"] == "DUPLICATE"  # all 300 were counted
 
         length = redis.xlen(prefix + "events")
@@ -199,7 +202,7 @@ def test_recording_events_enqueues_the_fold_as_a_task_at_most_once_per_flush_int
 
     def send(kind: str) -> None:
         with django_capture_on_commit_callbacks(execute=True):
-            assert beacon(client, {"token": token, "kind": kind}).status_code == 204
+            assert beacon(client, {"token": token, "kind": kind}).status_code == 200
 
     send("impression")  # the process's first event starts the clock
     send("click")
@@ -223,11 +226,11 @@ def test_with_the_immediate_task_backend_the_request_that_comes_due_runs_the_fol
     token = cta_token(gql)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert beacon(client, {"token": token, "kind": "impression"}).status_code == 204  # starts the clock
+        assert beacon(client, {"token": token, "kind": "impression"}).status_code == 200  # starts the clock
     assert aggregated() == []
     time.sleep(0.1)
     with django_capture_on_commit_callbacks(execute=True):
-        assert beacon(client, {"token": token, "kind": "click"}).status_code == 204
+        assert beacon(client, {"token": token, "kind": "click"}).status_code == 200
 
     assert aggregated() == [("click", 1), ("impression", 1)]
 
@@ -242,7 +245,7 @@ def test_without_a_flush_interval_only_the_command_folds_and_exactly_once(
     token = cta_token(gql)
     for kind in ("impression", "click"):
         with django_capture_on_commit_callbacks(execute=True):
-            assert beacon(client, {"token": token, "kind": kind}).status_code == 204
+            assert beacon(client, {"token": token, "kind": kind}).status_code == 200
         time.sleep(0.1)
     assert enqueued == [] and aggregated() == []
 
@@ -266,7 +269,7 @@ def test_the_demo_queues_the_fold_for_a_worker_beside_the_server_so_no_request_w
     token = cta_token(gql)
     for kind in ("impression", "click"):
         with django_capture_on_commit_callbacks(execute=True):
-            assert beacon(client, {"token": token, "kind": kind}).status_code == 204
+            assert beacon(client, {"token": token, "kind": kind}).status_code == 200
         time.sleep(0.1)
     assert aggregated() == []  # the request that came due only queued it
 
