@@ -341,3 +341,39 @@ def test_a_now_that_is_not_text_is_an_error_naming_the_field(home_page, gql):
     answer = gql('{ personalizedPage(urlPath: "/", context: {now: 20261130}) { cacheKey } }', **NODE)
 
     assert answer["errors"][0]["extensions"] == {"field": "context.now"}
+
+
+# --- one error shape --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "field"),
+    [
+        (
+            '{ personalizedPage(urlPath: "/", context: {weather: {condition: HAIL}}) { cacheKey } }',
+            {},
+            "context.weather.condition",
+        ),
+        (
+            '{ personalizedPage(urlPath: "/", context: {traits: [{key: "a", text: 1}]}) { cacheKey } }',
+            {},
+            "context.traits.0.text",
+        ),
+        ('{ personalizedPage(urlPath: "/", context: {timezone: 5}) { cacheKey } }', {}, "context.timezone"),
+        ("{ personalizedPage(context: {}) { cacheKey } }", {}, "urlPath"),
+        ('mutation { recordEvent(token: "x", kind: FOO) { ok } }', {}, "kind"),
+        ('mutation($k: EventKind!) { recordEvent(token: "x", kind: $k) { ok } }', {"k": "FOO"}, "kind"),
+        ('mutation($k: EventKind!) { recordEvent(token: "x", kind: $k) { ok } }', {}, "kind"),
+        (
+            'query($c: ContextInput) { personalizedPage(urlPath: "/", context: $c) { cacheKey } }',
+            {"c": {"weather": {"temperatureC": "warm"}}},
+            "context.weather.temperatureC",
+        ),
+    ],
+)
+def test_every_input_error_names_its_field(home_page, gql, document, variables, field):
+    answer = gql(document, variables, **NODE)
+
+    error = answer["errors"][0]
+    assert error["extensions"]["field"] == field, error
+    assert error["message"].startswith(f"{field}: "), error
