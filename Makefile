@@ -24,12 +24,24 @@ $(DEMO_STAMP): pyproject.toml
 install: $(STAMP)
 
 # Background tasks (Tailor's event flush, Wagtail's own) run in a django-tasks-db worker beside the
-# server, stopped with it.
+# server, stopped with it. With Node.js 20.9+ the example Next.js frontend (sample_site/frontend)
+# is built and served on 127.0.0.1:3000 beside it; without Node the demo says how to get it.
+FRONTEND = sample_site/frontend
 demo: $(DEMO_STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py tailor_demo
+	@if sample_site/frontend/node-ok; then \
+	  (cd $(FRONTEND) && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build) \
+	    || { echo "The Next.js frontend did not build; the Django demo runs without it."; exit 0; }; \
+	fi
 	$(PY) manage.py db_worker --interval 1 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	front=; if sample_site/frontend/node-ok && [ -d $(FRONTEND)/.next ]; then \
+	  (cd $(FRONTEND) && exec npx next start -H 127.0.0.1 -p 3000) & front=$$!; \
+	  echo "Next.js frontend: http://127.0.0.1:3000/  (API: http://127.0.0.1:8000/graphql/)"; \
+	else \
+	  echo "Next.js frontend not started: install Node.js 20.9 or newer (with npm), then run make demo again (docs/frontend.md)."; \
+	fi; \
+	trap 'kill $$worker $$front 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # ruff, then the import contracts in pyproject.toml (layers; the engines import no Django).
