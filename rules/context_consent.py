@@ -13,6 +13,9 @@ from typing import Any
 from rules.engine.context import SOURCE_INPUT
 from tailor.settings import tailor_settings
 
+# Where a request's consent came from: the call, the visitor's stored choice, a privacy signal, the default.
+CONSENT_SOURCES = (SOURCE_INPUT, "stored", "Sec-GPC", "DNT", "default")
+
 
 @dataclass(frozen=True)
 class Consent:

@@ -9,22 +9,28 @@ from typing import Any
 import graphene
 from graphql import GraphQLError, StringValueNode, print_ast, value_from_ast_untyped
 
-from rules.context_consent import opt_out
+from rules.context_consent import CONSENT_SOURCES, opt_out
 from rules.context_headers import FORWARDABLE_HEADERS, MAX_FORWARDED_HEADERS, forwarded_request
 from rules.engine import Context, InvalidContext
+from rules.engine.context import FACT_SOURCES
 from rules.engine.vocabulary import DEVICE_CLASSES, EMOTION_LABELS, WEATHER_CONDITIONS
 from rules.profiles import profile_store, set_consent
 from tailor.signing import TokenError, new_visitor_id, read_visitor_token, sign_visitor, visitor_token_for
 
 
 def vocabulary_enum(name: str, values: tuple[str, ...], description: str) -> type[graphene.Enum]:
-    """A GraphQL enum over one of the engine's closed vocabularies: members upper-cased, values as-is."""
-    return graphene.Enum(name, [(value.upper(), value) for value in values], description=description)
+    """A GraphQL enum over one of the engine's closed vocabularies: members upper-cased ('Sec-GPC' ->
+    SEC_GPC), values as-is."""
+    return graphene.Enum(name, [(value.upper().replace("-", "_"), value) for value in values], description=description)
 
 
 DeviceKind = vocabulary_enum("DeviceKind", DEVICE_CLASSES, "The class of device a visitor uses")
 EmotionLabel = vocabulary_enum("EmotionLabel", EMOTION_LABELS, "An emotion read from the visitor's text")
 WeatherCondition = vocabulary_enum("WeatherCondition", WEATHER_CONDITIONS, "What the sky is doing")
+FactSource = vocabulary_enum("FactSource", FACT_SOURCES, "Where a fact of the context came from")
+ConsentSource = vocabulary_enum(
+    "ConsentSource", CONSENT_SOURCES, "Where the consent came from: the call, the stored choice, a privacy signal"
+)
 
 
 class ContextDateTime(graphene.Scalar):
@@ -181,7 +187,7 @@ def _jsonable(value: Any) -> Any:
 class ContextFact(graphene.ObjectType):
     name = graphene.String(required=True)
     value = graphene.Field(JSON, required=True, description="The fact's value as JSON: text, number, list or object")
-    source = graphene.String(required=True, description="input, header, provider, profile, segments or server")
+    source = graphene.Field(FactSource, required=True)
     detail = graphene.String()
 
     @staticmethod
@@ -190,19 +196,19 @@ class ContextFact(graphene.ObjectType):
 
 
 class Weather(graphene.ObjectType):
-    condition = graphene.String()
+    condition = graphene.Field(WeatherCondition)
     temperature_c = graphene.Float()
 
 
 class Emotion(graphene.ObjectType):
-    label = graphene.String(required=True)
+    label = graphene.Field(EmotionLabel, required=True)
     confidence = graphene.Float(required=True)
 
 
 class Consent(graphene.ObjectType):
     personalization = graphene.Boolean(required=True)
     analytics = graphene.Boolean(required=True)
-    source = graphene.String(required=True, description="input, stored, Sec-GPC, DNT or default")
+    source = graphene.Field(ConsentSource, required=True)
 
 
 @dataclass(frozen=True)
@@ -225,7 +231,7 @@ class ResolvedContext(graphene.ObjectType):
     timezone = graphene.String()
     now = graphene.DateTime(required=True)
     local_time = graphene.DateTime(description="`now` on the visitor's wall clock, when the timezone is known")
-    device = graphene.String()
+    device = graphene.Field(DeviceKind)
     country = graphene.String()
     city = graphene.String()
     language = graphene.List(graphene.NonNull(graphene.String))

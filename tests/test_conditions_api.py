@@ -200,7 +200,7 @@ def test_headers_feed_the_context_when_the_input_is_silent(page_with, gql, heade
 
     assert result["decisions"][0]["variantName"] == "Targeted"
     fact = kind if kind != "device" else "device"
-    assert {"name": fact, "source": "header"} in result["context"]["facts"]
+    assert {"name": fact, "source": "HEADER"} in result["context"]["facts"]
 
 
 def test_explicit_input_wins_over_headers(page_with, gql):
@@ -209,7 +209,7 @@ def test_explicit_input_wins_over_headers(page_with, gql):
     result = gql(QUERY, {"path": path, "ctx": {"country": "JP"}}, HTTP_CF_IPCOUNTRY="KR")["data"]["personalizedPage"]
 
     assert result["decisions"][0]["variantName"] == "Default"
-    assert {"name": "country", "source": "input"} in result["context"]["facts"]
+    assert {"name": "country", "source": "INPUT"} in result["context"]["facts"]
 
 
 def test_visit_count_and_returning_visitor_come_from_the_consented_profile(make_page, gql, state_backend):

@@ -67,13 +67,13 @@ def test_forwarded_headers_replace_the_frontend_servers_own(home_page, gql):
         {"forwarded": headers(User_Agent=IPHONE, Accept_Language="ko-KR,ko;q=0.9", X_Vercel_IP_Country="KR")},
     )
 
-    assert page["context"]["device"] == "mobile"
+    assert page["context"]["device"] == "MOBILE"
     assert page["context"]["language"] == ["ko-KR", "ko"]
-    assert fact(page, "device")["source"] == "header"
+    assert fact(page, "device")["source"] == "HEADER"
     assert fact(page, "country") == {
         "name": "country",
         "value": "KR",
-        "source": "header",
+        "source": "HEADER",
         "detail": "X-Vercel-IP-Country",
     }
 
@@ -81,7 +81,7 @@ def test_forwarded_headers_replace_the_frontend_servers_own(home_page, gql):
 def test_without_forwarded_headers_the_calling_request_is_the_visitor(home_page, gql):
     page = personalized(gql, {})
 
-    assert page["context"]["device"] == "bot"  # an HTTP library's own User-Agent
+    assert page["context"]["device"] == "BOT"  # an HTTP library's own User-Agent
     assert page["context"]["language"] == ["en-US"]
 
 
@@ -96,7 +96,7 @@ def test_a_cdn_timezone_header_places_the_visitors_clock(home_page, gql, header)
         gql, {"context": {"now": EVENING_IN_SEOUL}, "forwarded": [{"name": header, "value": "America/New_York"}]}
     )
 
-    assert fact(seoul, "timezone")["source"] == "header"
+    assert fact(seoul, "timezone")["source"] == "HEADER"
     assert seoul["context"]["localTime"] == "2026-11-30T19:30:00+09:00"
     assert hero(seoul)["variantName"] == "Evening"
     assert new_york["context"]["localTime"] == "2026-11-30T05:30:00-05:00"
@@ -122,7 +122,7 @@ def test_headers_outside_the_documented_list_are_ignored(home_page, gql):
         gql, {"forwarded": headers(X_Forwarded_For="203.0.113.7", Cookie="session=secret", User_Agent=DESKTOP)}
     )
 
-    assert page["context"]["device"] == "desktop"
+    assert page["context"]["device"] == "DESKTOP"
     assert not any("203.0.113.7" in str(f["value"]) or "secret" in str(f["value"]) for f in page["context"]["facts"])
 
 
@@ -147,7 +147,7 @@ def test_too_many_or_too_long_forwarded_headers_are_an_error_naming_the_field(ho
     assert answer["errors"][0]["message"].startswith(f"{field}: ")
 
 
-@pytest.mark.parametrize(("signal", "source"), [("Sec-GPC", "Sec-GPC"), ("DNT", "DNT")])
+@pytest.mark.parametrize(("signal", "source"), [("Sec-GPC", "SEC_GPC"), ("DNT", "DNT")])
 def test_a_forwarded_opt_out_wins_over_the_consent_in_the_same_call(home_page, gql, signal, source):
     page = personalized(
         gql,
@@ -189,7 +189,7 @@ def test_set_consent_under_a_forwarded_opt_out_stores_nothing(home_page, gql):
     answer = gql(consent, {"forwarded": headers(Sec_GPC="1")}, **NODE)["data"]["setConsent"]
 
     assert answer["ok"] is True
-    assert answer["consent"] == {"personalization": False, "analytics": False, "source": "Sec-GPC"}
+    assert answer["consent"] == {"personalization": False, "analytics": False, "source": "SEC_GPC"}
     assert profile_store().get(read_visitor_token(answer["visitorToken"])) is None
 
 

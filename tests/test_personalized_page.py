@@ -229,7 +229,7 @@ def test_resolved_context_echoes_each_fact_with_its_source(home_page, gql):
     page = run_operation(gql, "2026-11-30T08:00:00+09:00")
 
     facts = {f["name"]: f["source"] for f in page["context"]["facts"]}
-    assert facts == {"now": "input", "timezone": "input"}
+    assert facts == {"now": "INPUT", "timezone": "INPUT"}
     assert page["context"]["timezone"] == "Asia/Seoul"
     assert page["context"]["localTime"].startswith("2026-11-30T08:00:00")
 

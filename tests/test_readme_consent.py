@@ -54,7 +54,7 @@ IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605
 EVENING_PHONE = {"timezone": "Asia/Seoul", "now": "2026-11-30T20:00:00+09:00", "device": "MOBILE", "text": SAD}
 OPT_OUTS = [
     pytest.param({"HTTP_DNT": "1"}, "DNT", id="DNT-1-alone"),
-    pytest.param({"HTTP_SEC_GPC": "1"}, "Sec-GPC", id="Sec-GPC-1-alone"),
+    pytest.param({"HTTP_SEC_GPC": "1"}, "SEC_GPC", id="Sec-GPC-1-alone"),
 ]
 
 
@@ -111,7 +111,7 @@ def test_an_opt_out_header_overrides_consent_given_in_the_context(home_page, gql
     # the opted-out request stored no profile: the visitor's first stored visit is the later one
     assert again["context"]["visitCount"] == 1
     # and the same request without the header does use what the consent allows
-    assert again["context"]["consent"] == {**YES, "source": "input"}
+    assert again["context"]["consent"] == {**YES, "source": "INPUT"}
     assert (variant(again, "hero"), variant(again, "reading")) == ("Cheer up", "Evening reading list")
 
 
@@ -124,7 +124,7 @@ def test_an_opt_out_header_overrides_consent_stored_with_set_consent(home_page, 
         again = personalized(gql, EVENING_PHONE, token)
 
     assert_nothing_optional_was_used(opted_out, source)
-    assert again["context"]["consent"] == {**YES, "source": "stored"}
+    assert again["context"]["consent"] == {**YES, "source": "STORED"}
     assert again["context"]["visitCount"] == 1
     assert (variant(again, "hero"), variant(again, "reading")) == ("Cheer up", "Evening reading list")
 
@@ -139,7 +139,7 @@ def test_an_opt_out_header_overrides_a_default_consent_that_says_yes(home_page, 
         again = personalized(gql, EVENING_PHONE, opted_out["visitorToken"])
 
     assert_nothing_optional_was_used(opted_out, source)
-    assert again["context"]["consent"] == {**YES, "source": "default"}
+    assert again["context"]["consent"] == {**YES, "source": "DEFAULT"}
     assert again["context"]["visitCount"] == 1
 
 
@@ -173,8 +173,8 @@ def test_no_profile_row_is_written_under_an_opt_out_header(home_page, gql):
 @pytest.mark.parametrize(
     ("tailor", "expected"),
     [
-        pytest.param({}, {**NO, "source": "default"}, id="shipped-default-is-no-optional-consent"),
-        pytest.param({"DEFAULT_CONSENT": YES}, {**YES, "source": "default"}, id="site-default-says-yes"),
+        pytest.param({}, {**NO, "source": "DEFAULT"}, id="shipped-default-is-no-optional-consent"),
+        pytest.param({"DEFAULT_CONSENT": YES}, {**YES, "source": "DEFAULT"}, id="site-default-says-yes"),
     ],
 )
 def test_without_any_consent_signal_the_default_consent_applies(home_page, gql, settings, tailor, expected):
@@ -205,12 +205,12 @@ def test_consent_stored_with_set_consent_decides_later_requests(home_page, gql, 
         clock.tick(3600)
         after = personalized(gql, EVENING_PHONE, token)
 
-    assert given["consent"] == {"personalization": True, "analytics": False, "source": "stored"}
-    assert first["context"]["consent"] == {"personalization": True, "analytics": False, "source": "stored"}
+    assert given["consent"] == {"personalization": True, "analytics": False, "source": "STORED"}
+    assert first["context"]["consent"] == {"personalization": True, "analytics": False, "source": "STORED"}
     assert (variant(first, "hero"), variant(first, "reading")) == ("Cheer up", "Evening reading list")
     assert (first["context"]["visitCount"], second["context"]["visitCount"]) == (1, 2)
     assert withdrawn["visitorToken"] == token
-    assert after["context"]["consent"] == {**NO, "source": "stored"}
+    assert after["context"]["consent"] == {**NO, "source": "STORED"}
     assert (variant(after, "hero"), variant(after, "reading")) == ("Evening", "Default")
     assert after["context"]["visitCount"] is None and after["context"]["emotion"] is None
 
@@ -260,7 +260,7 @@ def test_the_ip_address_the_raw_user_agent_and_the_text_are_never_stored(home_pa
     with_header_ua = personalized(gql, ctx, token, **request)
     with_input_ua = personalized(gql, {**ctx, "userAgent": CANARY_INPUT_UA}, token, **request)
     # what was used: the device class from the User-Agent, the emotion read from the text
-    assert variant(with_header_ua, "hero") == "Cheer up" and with_header_ua["context"]["emotion"]["label"] == "sadness"
+    assert variant(with_header_ua, "hero") == "Cheer up" and with_header_ua["context"]["emotion"]["label"] == "SADNESS"
     assert variant(with_input_ua, "reading") == "Evening reading list"
     for page in (with_header_ua, with_input_ua):
         for d in page["decisions"]:

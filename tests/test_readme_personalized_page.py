@@ -115,7 +115,7 @@ def test_without_now_the_server_clock_is_used(home_page, gql, utc, expected):
         page = decide(gql, {"timezone": "Asia/Seoul"})
 
     assert hero(page)["variantName"] == expected
-    assert {"name": "now", "source": "server"} in page["context"]["facts"]
+    assert {"name": "now", "source": "SERVER"} in page["context"]["facts"]
 
 
 @pytest.mark.parametrize("timezone", ["Asia/Seoul", "America/New_York", "Europe/Berlin"])
@@ -139,10 +139,10 @@ def test_the_default_timezone_setting_lets_time_rules_match_without_a_timezone(h
 
     assert hero(page)["variantName"] == "Morning"
     assert page["context"]["timezone"] == "Asia/Seoul"
-    assert {"name": "timezone", "source": "server"} in page["context"]["facts"]
+    assert {"name": "timezone", "source": "SERVER"} in page["context"]["facts"]
     # the visitor's own timezone still wins over the site's default
     assert hero(visitor_zone)["variantName"] == "Evening"
-    assert {"name": "timezone", "source": "input"} in visitor_zone["context"]["facts"]
+    assert {"name": "timezone", "source": "INPUT"} in visitor_zone["context"]["facts"]
 
 
 # --- errors that name the field, never a server error ---------------------------------------------------
@@ -206,10 +206,10 @@ def test_the_context_echoes_each_fact_used_with_its_value_and_source(home_page, 
 
     facts = {f["name"]: (f["value"], f["source"]) for f in result["data"]["personalizedPage"]["context"]["facts"]}
     assert facts == {
-        "now": ("2026-11-30T08:00:00+09:00", "input"),
-        "timezone": ("Asia/Seoul", "input"),
-        "country": ("KR", "input"),
-        "weather": ({"condition": "rain", "temperature_c": 12.0}, "input"),
-        "language": (["ko-KR", "ko"], "header"),
-        "city": ("Seoul", "header"),
+        "now": ("2026-11-30T08:00:00+09:00", "INPUT"),
+        "timezone": ("Asia/Seoul", "INPUT"),
+        "country": ("KR", "INPUT"),
+        "weather": ({"condition": "rain", "temperature_c": 12.0}, "INPUT"),
+        "language": (["ko-KR", "ko"], "HEADER"),
+        "city": ("Seoul", "HEADER"),
     }

@@ -176,7 +176,7 @@ def test_the_context_input_wins_over_request_headers_and_the_server_clock(
 
     assert chosen(from_headers) == ("Default", "DEFAULT")
     assert chosen(from_input) == ("Targeted", "RULES")
-    assert {"name": fact, "source": "input"} in from_input["context"]["facts"]
+    assert {"name": fact, "source": "INPUT"} in from_input["context"]["facts"]
 
 
 def test_utm_parameters_in_the_request_query_string_feed_the_context(make_page, client):
@@ -196,7 +196,7 @@ def test_utm_parameters_in_the_request_query_string_feed_the_context(make_page, 
 
     page = response.json()["data"]["personalizedPage"]
     assert chosen(page) == ("Newsletter", "RULES")
-    assert {"name": "utm", "source": "header"} in page["context"]["facts"]
+    assert {"name": "utm", "source": "HEADER"} in page["context"]["facts"]
 
 
 # --- providers run only when the page's conditions read their fact ---------------------------------------
@@ -209,7 +209,7 @@ def test_the_emotion_classifier_runs_only_for_pages_that_read_emotion(make_page,
     reads_emotion = decide(gql, "/", ctx)  # the demo's hero has a "Cheer up" variant for sad visitors
     does_not = decide(gql, path, ctx)
 
-    assert reads_emotion["context"]["emotion"] == {"label": "sadness"}
+    assert reads_emotion["context"]["emotion"] == {"label": "SADNESS"}
     assert does_not["context"]["emotion"] is None
     assert "emotion" not in {f["name"] for f in does_not["context"]["facts"]}
 
@@ -284,7 +284,7 @@ def test_provider_weather_is_cached_per_cell_for_15_minutes_by_default(home_page
     from freezegun import freeze_time
 
     with freeze_time("2026-11-30T05:00:00Z") as clock:
-        assert weather_hero(gql, SEOUL_AFTERNOON) == ("Rainy day", {"condition": "rain"})
+        assert weather_hero(gql, SEOUL_AFTERNOON) == ("Rainy day", {"condition": "RAIN"})
         clock.tick(14 * 60)
         same_cell = {**SEOUL_AFTERNOON, "latitude": 37.5601, "longitude": 126.9712}
         assert weather_hero(gql, same_cell)[0] == "Rainy day"

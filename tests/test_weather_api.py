@@ -54,9 +54,9 @@ def test_weather_from_open_meteo_picks_the_rainy_day_variant(home_page, gql, ope
 
     assert hero(result)["variantName"] == "Rainy day"
     page = result["data"]["personalizedPage"]
-    assert page["context"]["weather"] == {"condition": "rain", "temperatureC": 7.5}
+    assert page["context"]["weather"] == {"condition": "RAIN", "temperatureC": 7.5}
     fact = next(f for f in page["context"]["facts"] if f["name"] == "weather")
-    assert fact["source"] == "provider" and fact["detail"].startswith("Open-Meteo")
+    assert fact["source"] == "PROVIDER" and fact["detail"].startswith("Open-Meteo")
     # Open-Meteo is asked about the centre of the 0.1° cell, never the visitor's own coordinates.
     (request,) = open_meteo.requests
     assert request["latitude"] != str(SEOUL["latitude"])

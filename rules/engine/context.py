@@ -53,6 +53,7 @@ SOURCE_PROFILE = "profile"
 SOURCE_SERVER = "server"
 #: segment membership, worked out from the other facts by the segments' rules
 SOURCE_SEGMENTS = "segments"
+FACT_SOURCES = (SOURCE_INPUT, SOURCE_HEADER, SOURCE_PROVIDER, SOURCE_PROFILE, SOURCE_SEGMENTS, SOURCE_SERVER)
 
 
 class InvalidContext(ValueError):

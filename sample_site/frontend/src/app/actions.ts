@@ -4,7 +4,7 @@
  * cookie, forward the visitor's headers to Tailor and set the cookie again.
  */
 import { cookies, headers } from "next/headers";
-import { SetConsentDocument } from "@/gql/graphql";
+import { type ConsentSource, SetConsentDocument } from "@/gql/graphql";
 import { tailorRequest, TailorGraphQLError } from "@/lib/tailor/client";
 import { VISITOR_COOKIE, visitorCookieOptions } from "@/lib/tailor/config";
 import { forwardedHeaders } from "@/lib/tailor/forward";
@@ -12,7 +12,7 @@ import { identifyVisitor } from "@/lib/tailor/visitor";
 
 export interface ConsentResult {
   ok: boolean;
-  consent: { personalization: boolean; analytics: boolean; source: string } | null;
+  consent: { personalization: boolean; analytics: boolean; source: ConsentSource } | null;
   errors: { field: string | null; message: string }[];
 }
 

@@ -1,19 +1,20 @@
 "use client";
 /**
  * The consent banner. A browser privacy signal wins: when `navigator.globalPrivacyControl` is true,
- * or Tailor reports the consent came from `Sec-GPC` / `DNT`, personalization is off and there is
- * nothing to accept. Otherwise, until the visitor chooses (consent source "default"), Accept / Decline
+ * or Tailor reports the consent came from `SEC_GPC` / `DNT`, personalization is off and there is
+ * nothing to accept. Otherwise, until the visitor chooses (consent source DEFAULT), Accept / Decline
  * store the choice through `setConsent` (a server action that forwards the visitor's headers and the
  * cookie's token); the action sets the cookie, so Next re-renders the page, decided with the new consent.
  */
 import { useEffect, useState, useTransition } from "react";
 import { saveConsent } from "@/app/actions";
+import type { ConsentSource } from "@/gql/graphql";
 
 export interface ConsentState {
   personalization: boolean;
   analytics: boolean;
-  /** input, stored, Sec-GPC, DNT or default */
-  source: string;
+  /** INPUT, STORED, SEC_GPC, DNT or DEFAULT */
+  source: ConsentSource;
 }
 
 export function ConsentBanner({ consent }: { consent: ConsentState | null }) {
@@ -28,7 +29,7 @@ export function ConsentBanner({ consent }: { consent: ConsentState | null }) {
 
   if (!consent) return null;
 
-  if (gpc || consent.source === "Sec-GPC" || consent.source === "DNT") {
+  if (gpc || consent.source === "SEC_GPC" || consent.source === "DNT") {
     const signal = consent.source === "DNT" && !gpc ? "Do Not Track" : "Global Privacy Control";
     return (
       <aside className="consent-banner" role="status" data-consent-banner="browser-signal">
@@ -38,7 +39,7 @@ export function ConsentBanner({ consent }: { consent: ConsentState | null }) {
     );
   }
 
-  if (consent.source !== "default" || done) return null;
+  if (consent.source !== "DEFAULT" || done) return null;
 
   function choose(accept: boolean) {
     setError(null);
