@@ -56,7 +56,7 @@ test: lint
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 schema: install
 	$(PY) manage.py tailor_export_schema

@@ -86,6 +86,7 @@ def visitor_context(seed: int = 0) -> Context:
 
 def heavy_slots(slots: int = 5, variants: int = 8, conditions: int = 4, seed: int = 1):
     """The same workload as engine `Slot`s, compiled without Django (for the engine benchmark)."""
+    # here, not at the top: the tests that import this module's pages need no engine registry
     from rules.engine import registry
     from variants.engine import Slot, Variant
 

@@ -173,9 +173,21 @@ def segment_choices() -> list[tuple[str, str]]:
     return [(s.slug, s.name) for s in Segment.objects.order_by("name").only("slug", "name")]
 
 
+class SegmentChoiceBlock(blocks.ChoiceBlock):
+    """A segment's slug, chosen from the segments that exist when an editor edits the page.
+
+    Reading a stored page keeps the slug as it is: ChoiceBlock would list every segment (a query) to
+    map the stored value back to its key, on every request that reads the page, for a key that is
+    already the string stored. The list is still offered and checked when an editor saves.
+    """
+
+    def to_python(self, value):
+        return value
+
+
 class InSegmentBlock(ConditionBlock):
     condition_type = "in_segment"
-    segment = blocks.ChoiceBlock(label=_("Segment"), choices=segment_choices)
+    segment = SegmentChoiceBlock(label=_("Segment"), choices=segment_choices)
 
     class Meta:
         icon = "group"
