@@ -8,6 +8,7 @@ reads: the chosen variant and its reasons, each variant that lost and why, and t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,8 +39,18 @@ from rules.engine.context import (
 )
 from rules.segments import segment_index
 from variants.compiler import stream_fields
-from variants.engine import Decision
-from variants.engine.vocabulary import DEFAULT_VARIANT, POLICY_LABELS, POLICY_RULES
+from variants.engine import Decision, Slot
+from variants.engine.statistics import ArmCounts, analyse
+from variants.engine.stats_store import ArmStats
+from variants.engine.vocabulary import (
+    DEFAULT_VARIANT,
+    GLOBAL_BUCKET,
+    KIND_CONVERSION,
+    LEARNING_POLICIES,
+    POLICY_LABELS,
+    POLICY_RULES,
+)
+from variants.feedback import stats_store
 from variants.services import PagePersonalization, personalize_page
 
 # --- what the editor reads -------------------------------------------------------------------
@@ -75,6 +86,9 @@ class SlotReport:
     default_chosen: bool
     #: the chosen content (a StreamValue) when it could be found on the page, for a rendered preview
     content: Any = None
+    #: for a learning slot: what its stats say so far, and whether that is enough to call one best
+    evidence: str = ""
+    evidence_ready: bool = False
 
     @property
     def name(self) -> str:
@@ -221,11 +235,62 @@ def simulate(page, rc: RequestContext) -> Simulation:
             content = chosen_content(page, result, d)
         except Exception:  # a broken block value must not hide the explanation, which is the point
             content = None
-        slots.append(SlotReport(d, _slot_policy(result, d), variant_rows(d), d.variant_id == DEFAULT_VARIANT, content))
+        report = SlotReport(d, _slot_policy(result, d), variant_rows(d), d.variant_id == DEFAULT_VARIANT, content)
+        slot = result.compiled.slot(d.slot_id)
+        if slot is not None and slot.policy in LEARNING_POLICIES and len(slot.variants) > 1:
+            _weigh_evidence(report, slot)
+        slots.append(report)
     notes = []
     if rc.text is not None and "emotion" not in result.compiled.facts:
         notes.append(gettext("The text was not classified: no variant of this page reads the emotion."))
     return Simulation(page, result, slots, fact_rows(result.context), result.context.local_now(), notes)
+
+
+def _template_prefix(template: str) -> str:
+    """The words of a translated reason before its share ("Best so far: " in English)."""
+    return template.split("%(share)s")[0]
+
+
+def _weigh_evidence(report: SlotReport, slot: Slot) -> None:
+    """The minimum-sample guard rail: say what the slot's stats hold, and unless they are enough to
+    call a variant best (`statistics.analyse`: the leader's and every variant's minimum sample),
+    word a "Best so far" reason as the exploring it is (before any traffic, an even split's noise
+    would otherwise crown an arm at 34%)."""
+    try:
+        stats = stats_store().slot_stats(slot.id).get(GLOBAL_BUCKET, {})
+    except Exception:  # the stats store is down: say nothing rather than something unfounded
+        return
+    reward = slot.options.get("reward") or KIND_CONVERSION
+    arms = [
+        ArmCounts(
+            v.id, v.name, (st := stats.get(v.id, ArmStats())).impressions, min(st.successes(reward), st.impressions)
+        )
+        for v in slot.variants
+    ]
+    analysis = analyse(arms, arms[0].id, draws=4_000)
+    report.evidence_ready = analysis.leader is not None
+    if analysis.leader is not None:
+        report.evidence = gettext(
+            "%(impressions)s impressions so far; %(name)s leads (%(p_best)s probability of being best)"
+        ) % {
+            "impressions": analysis.impressions,
+            "name": analysis.leader.counts.name,
+            "p_best": f"{analysis.leader.p_best:.0%}",
+        }
+        return
+    report.evidence = gettext(
+        "%(impressions)s impressions so far: too early to call any variant best (the leader needs %(n)s "
+        "impressions and %(c)s conversions, every variant %(any)s impressions)"
+    ) % {
+        "impressions": analysis.impressions,
+        "n": analysis.min_impressions,
+        "c": analysis.min_conversions,
+        "any": analysis.min_impressions_any,
+    }
+    best = _template_prefix(gettext("Best so far: %(share)s share (%(method)s)"))
+    exploring = _template_prefix(gettext("Exploring: %(share)s share (%(method)s)"))
+    reasons = tuple(exploring + r[len(best) :] if r.startswith(best) else r for r in report.decision.reasons)
+    report.decision = dataclasses.replace(report.decision, reasons=reasons)
 
 
 def _slot_policy(result: PagePersonalization, d: Decision) -> str:

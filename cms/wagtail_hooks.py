@@ -1,16 +1,28 @@
 import graphene
+from django.contrib.auth.models import Permission
 from django.templatetags.static import static
 from django.urls import include, path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.auth import user_has_any_page_permission
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.widgets import Button
+from wagtail.log_actions import LogFormatter
 
+from cms.experiments import (
+    DeclareWinnerView,
+    ExperimentDetailView,
+    ExperimentsReportView,
+    ResetExperimentView,
+    can_review,
+)
 from cms.forms import personalizable
 from cms.views import SimulatorView, simulator_url
 from rules.schema import Mutation as RulesMutation
+from variants.experiments import ACTION_RESET, ACTION_WINNER
+from variants.models import Experiment
 from variants.schema import Mutation as VariantsMutation
 from variants.schema import Query
 
@@ -69,3 +81,67 @@ def register_simulator_menu_item():
 def simulate_personalization_button(page, user, view_name, next_url=None):
     if personalizable(page.specific_class or type(page)):
         yield Button(_("Simulate personalization"), simulator_url(page.pk), icon_name="view", priority=90)
+
+
+# --- A/B test reviews: the Experiments report (under Reports) and each experiment's detail -------
+
+
+class ExperimentsMenuItem(MenuItem):
+    def is_shown(self, request):
+        return can_review(request.user)
+
+
+@hooks.register("register_admin_urls")
+def register_experiment_urls():
+    urls = [
+        path("", ExperimentsReportView.as_view(), name="index"),
+        path("results/", ExperimentsReportView.as_view(results_only=True), name="index_results"),
+        path("<int:pk>/", ExperimentDetailView.as_view(), name="detail"),
+        path("<int:pk>/reset/", ResetExperimentView.as_view(), name="reset"),
+        path("<int:pk>/winner/", DeclareWinnerView.as_view(), name="declare_winner"),
+    ]
+    return [path("tailor/experiments/", include((urls, "tailor_experiments")))]
+
+
+@hooks.register("register_reports_menu_item")
+def register_experiments_report_menu_item():
+    return ExperimentsMenuItem(
+        _("Experiments"),
+        reverse("tailor_experiments:index"),
+        name="tailor-experiments",
+        icon_name="crosshairs",
+        order=1300,
+    )
+
+
+@hooks.register("register_permissions")
+def register_experiment_permissions():
+    return Permission.objects.filter(content_type__app_label="tailor_variants", codename="review_experiment")
+
+
+@hooks.register("register_log_actions")
+def register_experiment_log_actions(actions):
+    @actions.register_action(ACTION_RESET)
+    class ResetFormatter(LogFormatter):
+        label = _("Experiment: reset statistics")
+
+        def format_message(self, log_entry):
+            return _("Reset the statistics of experiment “%(slot)s”") % {"slot": log_entry.data.get("slot", "")}
+
+    @actions.register_action(ACTION_WINNER)
+    class WinnerFormatter(LogFormatter):
+        label = _("Experiment: declare winner")
+
+        def format_message(self, log_entry):
+            words = {"slot": log_entry.data.get("slot", ""), "variant": log_entry.data.get("variant", "")}
+            if log_entry.data.get("published"):
+                return _("Declared “%(variant)s” the winner of “%(slot)s” (published)") % words
+            return _("Declared “%(variant)s” the winner of “%(slot)s” (as a draft)") % words
+
+
+@hooks.register("register_page_header_buttons")
+def experiments_button(page, user, view_name, next_url=None):
+    """From the page editor to the page's experiments (the report filtered by the page)."""
+    if can_review(user) and Experiment.objects.filter(page_id=page.pk).exists():
+        url = f"{reverse('tailor_experiments:index')}?{urlencode({'page': page.pk})}"
+        yield Button(_("Experiments"), url, icon_name="crosshairs", priority=91)

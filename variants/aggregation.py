@@ -35,6 +35,7 @@ from variants.stats_db import retry_if_locked, upsert_add
 logger = logging.getLogger("tailor.events")
 
 _AGGREGATE_KEYS = ("hour", "page_id", "slot_id", "variant_id", "bucket", "policy", "kind", "goal")
+_AGGREGATE_SUMS = ("count", "value", "weight", "weight_sq")
 
 
 @dataclass
@@ -66,16 +67,21 @@ def _hour(at: datetime) -> datetime:
 
 def _aggregate(rows: Iterable[Row]) -> list[tuple]:
     """Rows of events -> upsert rows (the `_AGGREGATE_KEYS`, then count and value)."""
-    groups: dict[tuple, list] = defaultdict(lambda: [0, 0.0])
-    for at, page_id, slot_id, variant_id, bucket, policy, kind, goal, value in rows:
+    groups: dict[tuple, list] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    for at, page_id, slot_id, variant_id, bucket, policy, kind, goal, value, probability in rows:
         acc = groups[(_hour(at), page_id or 0, slot_id, variant_id, bucket, policy, kind, goal)]
         acc[0] += 1
         acc[1] += value or 0.0
-    return [(*key, n, v) for key, (n, v) in sorted(groups.items())]
+        if probability and probability > 0:
+            acc[2] += 1 / probability
+            acc[3] += 1 / probability**2
+    return [(*key, *acc) for key, acc in sorted(groups.items())]
 
 
 def _flush_table_batch(limit: int) -> tuple[int, int]:
-    fields = ("id", "created_at", "page_id", "slot_id", "variant_id", "bucket", "policy", "kind", "goal", "value")
+    fields = (
+        "id", "created_at", "page_id", "slot_id", "variant_id", "bucket", "policy", "kind", "goal", "value", "probability"
+    )  # fmt: skip
     with transaction.atomic():
         pending = Event.objects.filter(aggregated=False).order_by("id")
         if connection.features.has_select_for_update_skip_locked:
@@ -88,7 +94,7 @@ def _flush_table_batch(limit: int) -> tuple[int, int]:
         if Event.objects.filter(id__in=ids, aggregated=False).update(aggregated=True) != len(ids):
             raise _Raced
         aggregates = _aggregate(r[1:] for r in rows)
-        upsert_add(EventAggregate, _AGGREGATE_KEYS, ("count", "value"), aggregates)
+        upsert_add(EventAggregate, _AGGREGATE_KEYS, _AGGREGATE_SUMS, aggregates)
     return len(rows), len(aggregates)
 
 
@@ -105,7 +111,7 @@ def _flush_stream_batch(client, limit: int) -> tuple[int, int]:
         if FlushCursor.objects.filter(pk=cursor.pk, position=start).update(position=last) != 1:
             raise _Raced
         aggregates = _aggregate(stream_rows(entries))
-        upsert_add(EventAggregate, _AGGREGATE_KEYS, ("count", "value"), aggregates)
+        upsert_add(EventAggregate, _AGGREGATE_KEYS, _AGGREGATE_SUMS, aggregates)
     _warn_if_trimmed(client, key, start)
     return len(entries), len(aggregates)
 

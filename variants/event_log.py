@@ -36,7 +36,8 @@ from variants.tokens import DecisionClaims
 logger = logging.getLogger("tailor.events")
 
 #: one event as `aggregation` folds it: (at, page_id, slot, variant, bucket, policy, kind, goal, value)
-Row = tuple[datetime, int | None, str, str, str, str, str, str, float | None]
+#: and last the decision's probability of showing the variant (None: not known)
+Row = tuple[datetime, int | None, str, str, str, str, str, str, float | None, float | None]
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class LoggedEvent:
     policy: str
     visitor_id: str | None
     at: datetime
+    #: the decision's exact propensity (reviews weight by its inverse)
+    probability: float | None = None
 
     @classmethod
     def from_claims(
@@ -70,6 +73,7 @@ class LoggedEvent:
             # the visitor id is personal data: kept only with their analytics consent
             visitor_id=claims.visitor_id if claims.analytics else None,
             at=at,
+            probability=claims.probability if 0 < claims.probability <= 1 else None,
         )
 
 
@@ -89,6 +93,7 @@ def append_to_table(event: LoggedEvent, increments: list[Increment], store: Stat
         "bucket": event.bucket,
         "policy": event.policy,
         "visitor_id": event.visitor_id,
+        "probability": event.probability,
         "created_at": event.at,
         "aggregated": False,
     }
@@ -155,6 +160,7 @@ def _stream_fields(event: LoggedEvent) -> dict[str, str]:
         "po": event.policy,
         "u": event.visitor_id or "",
         "t": str(int(event.at.timestamp() * 1000)),
+        "pr": "" if event.probability is None else repr(event.probability),
     }
 
 
@@ -205,6 +211,7 @@ def stream_rows(entries) -> list[Row]:
                     f["k"],
                     f.get("g") or "",
                     float(f["v"]) if f.get("v") else None,
+                    float(f["pr"]) if f.get("pr") else None,
                 )
             )
         except (KeyError, ValueError):

@@ -7,7 +7,9 @@
   Only ids from the decision token, the kind, goal, value and time are kept: no IP address, no
   User-Agent, and the visitor id only with their analytics consent;
 - `EventAggregate`: hourly counts per slot, variant, bucket, policy, kind and goal, folded in by
-  the background flush (`variants.tasks`) and `manage.py tailor_flush_events`. Reviews read these;
+  the background flush (`variants.tasks`) and `manage.py tailor_flush_events`, with the sums of the
+  events' inverse propensities (each event keeps its decision's probability) that let a review undo
+  a bandit's adaptive allocation. Reviews read these;
 - `FlushCursor`: how far the Redis event stream has been folded in (moved in the same transaction as
   the aggregates it produced, so a stream entry is aggregated exactly once);
 - `PolicyState`: the learned state of a slot that forgets old results (``half_life``), so a
@@ -58,6 +60,12 @@ class Event(models.Model):
     visitor_id = models.CharField(
         _("visitor id"), max_length=64, null=True, blank=True, help_text=_("Only with analytics consent")
     )
+    probability = models.FloatField(
+        _("propensity"),
+        null=True,
+        blank=True,
+        help_text=_("The probability the decision had of showing this variant (for unbiased reviews of bandits)"),
+    )
     created_at = models.DateTimeField(_("recorded at"), db_index=True)
     aggregated = models.BooleanField(_("aggregated"), default=False)
 
@@ -90,6 +98,9 @@ class EventAggregate(models.Model):
     goal = models.CharField(_("goal"), max_length=64, blank=True, default="")
     count = models.BigIntegerField(_("count"), default=0)
     value = models.FloatField(_("value"), default=0.0)
+    #: inverse-propensity sums over the events (Σ 1/p, Σ 1/p²; events without a propensity add 0)
+    weight = models.FloatField(_("inverse propensity sum"), default=0.0)
+    weight_sq = models.FloatField(_("squared inverse propensity sum"), default=0.0)
 
     class Meta:
         constraints = [
@@ -130,3 +141,44 @@ class PolicyState(models.Model):
 
     def __str__(self) -> str:
         return self.slot_id
+
+
+class Experiment(models.Model):
+    """A slot with two or more variants, as the Experiments report lists it (one row per slot).
+
+    Rows are kept in step with published pages (`cms.experiments.sync_experiments`). What the
+    review shows is counted from `started_at` on: resetting the stats moves it, so earlier events
+    stay in the log and the aggregates but no longer count for the experiment.
+    """
+
+    STATUS_RUNNING = "running"
+    STATUS_PAUSED = "paused"
+    STATUS_WINNER = "winner"
+    STATUS_CHOICES = [
+        (STATUS_RUNNING, _("Running")),
+        (STATUS_PAUSED, _("Paused")),
+        (STATUS_WINNER, _("Winner declared")),
+    ]
+
+    slot_id = models.CharField(_("slot id"), max_length=255, unique=True)
+    page = models.ForeignKey(
+        "wagtailcore.Page", verbose_name=_("page"), on_delete=models.CASCADE, related_name="tailor_experiments"
+    )
+    slot_name = models.CharField(_("slot"), max_length=255)
+    policy = models.CharField(_("policy"), max_length=16)
+    variant_count = models.PositiveIntegerField(_("variants"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=STATUS_CHOICES, default=STATUS_RUNNING)
+    winner_variant_id = models.CharField(_("winning variant id"), max_length=255, blank=True, default="")
+    started_at = models.DateTimeField(
+        _("counting since"), null=True, blank=True, help_text=_("Empty: since the first event")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["page_id", "slot_name"]
+        permissions = [("review_experiment", _("Can review experiments"))]
+        verbose_name = _("experiment")
+        verbose_name_plural = _("experiments")
+
+    def __str__(self) -> str:
+        return f"{self.slot_name} ({self.page_id})"
