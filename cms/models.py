@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.template.response import TemplateResponse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cms.views import preview_context
+from variants.rendering import has_renderer, render
 
 PREVIEW_MODE = "tailor"
 
@@ -28,4 +30,9 @@ class PersonalizationPreviewMixin:
     def serve_preview(self, request, mode_name):
         if mode_name != PREVIEW_MODE:
             return super().serve_preview(request, mode_name)
-        return TemplateResponse(request, "tailor_cms/preview/personalization.html", preview_context(request, self))
+        context = preview_context(request, self)
+        if has_renderer():
+            # The chosen variants as visitors see them, through the theme the page would use (the themes
+            # app registers the renderer; without it the preview shows each region's blocks unthemed).
+            context["themed_html"] = mark_safe(render(context["simulation"].result, None, request))
+        return TemplateResponse(request, "tailor_cms/preview/personalization.html", context)

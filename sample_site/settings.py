@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Wagtail
     "wagtail.contrib.forms",
+    # Tailor themes: the site's default theme is a site setting
+    "wagtail.contrib.settings",
     "wagtail.contrib.redirects",
     "wagtail.embeds",
     "wagtail.sites",
@@ -96,6 +98,12 @@ DATABASES = {
 
 AUTH_PASSWORD_VALIDATORS = []
 LANGUAGE_CODE = "en-us"
+# The site speaks English and Korean: visitors' reasons follow their language (Accept-Language or
+# context.language), editors choose Korean for the admin in their account, and the home page has a
+# Korean translation (Wagtail's own i18n: one locale per language, /ko/ in the demo).
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,0 +1,1 @@
+"""The bundled midnight theme: theme.json, templates/, static/ (a package only so the wheel carries them)."""
