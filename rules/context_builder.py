@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext as _
 
 from rules.context_consent import Consent, resolve_consent
@@ -39,7 +40,7 @@ from rules.profiles import Profile, profile_store
 from rules.segments import segment_index
 from tailor.settings import tailor_settings
 
-__all__ = ["Consent", "RequestContext", "build_request_context", "enrich", "resolve_consent"]
+__all__ = ["Consent", "RequestContext", "build_request_context", "enrich", "resolve_consent", "visitor_language"]
 
 logger = logging.getLogger("tailor.context")
 
@@ -84,6 +85,22 @@ def build_request_context(
             facts.setdefault(fact.name, fact)
     rc.ctx = Context(facts)
     return rc
+
+
+#: the language of a visitor who states none the site speaks
+VISITOR_FALLBACK_LANGUAGE = "en"
+
+
+def visitor_language(ctx: Context) -> str:
+    """The language a visitor reads reasons in: the first of their languages (``context.language``,
+    else the forwarded or the request's Accept-Language) that the site's ``LANGUAGES`` offers
+    (``ko-KR`` finds ``ko``); English otherwise."""
+    for tag in ctx.get("language") or ():
+        try:
+            return get_supported_language_variant(tag.lower())
+        except LookupError:
+            continue
+    return VISITOR_FALLBACK_LANGUAGE
 
 
 def _server_facts() -> list[Fact]:

@@ -3,7 +3,9 @@
 Weather: Open-Meteo for the visitor's 0.1° cell (`rules.providers.open_meteo`), cached through Django's
 cache framework, ``caches[TAILOR["WEATHER_CACHE"]]`` (shared between processes when that cache is
 Redis), with an in-process LocMemCache standing in while the shared cache fails. Emotion: the shipped
-classifier, on the text signal, with personalization consent only; the text is not kept.
+classifier, on the text signal, with personalization consent only; the text is not kept. The text's
+script picks the model (Korean or English; both for mixed text; the visitor's language decides for
+text without letters) and the fact's detail names the model that read it.
 """
 
 from __future__ import annotations
@@ -84,13 +86,23 @@ def provider_facts(
                     )
                 )
     if "emotion" in needed and "emotion" not in ctx and text and personalization:
-        result = emotion.classify(text)
+        languages = ctx.get("language") or ()
+        result = emotion.classify(text, languages[0] if languages else None)
         facts.append(
             Fact(
                 "emotion",
                 {"label": result.label, "confidence": round(result.confidence, 4)},
                 SOURCE_PROVIDER,
-                _("emotion classifier (text not kept)"),
+                _emotion_detail(result.languages),
             )
         )
     return facts
+
+
+def _emotion_detail(languages: tuple[str, ...]) -> str:
+    """Which model read the text (the fact's detail, echoed in `context.facts` and the simulator)."""
+    if languages == ("ko",):
+        return _("Korean emotion classifier (text not kept)")
+    if languages == ("en",):
+        return _("English emotion classifier (text not kept)")
+    return _("Korean and English emotion classifiers, mixed text (text not kept)")

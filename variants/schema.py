@@ -4,11 +4,12 @@ work happens in `variants.services`, `rules.context_builder` and the engine."""
 from __future__ import annotations
 
 import graphene
+from django.utils import translation
 from graphql import GraphQLError
 from grapple.types.interfaces import get_page_interface
 from grapple.types.pages import get_site_filter, get_specific_page
 
-from rules.context_builder import build_request_context
+from rules.context_builder import build_request_context, visitor_language
 from rules.engine import InvalidContext
 from rules.schema import (
     ContextInput,
@@ -19,6 +20,7 @@ from rules.schema import (
     vocabulary_enum,
 )
 from tailor.signing import visitor_token_for
+from variants import rendering
 from variants.engine.vocabulary import EVENT_KINDS, POLICIES
 from variants.events import REASON_BOT, REASON_DUPLICATE, EventError, Requester, record_event
 from variants.services import load_profile, personalize_page
@@ -71,9 +73,23 @@ class PersonalizedPage(graphene.ObjectType):
         description="Input that was set aside rather than refused, e.g. an expired visitorToken (replaced)",
     )
 
+    rendered_html = graphene.String(
+        required=True,
+        theme=graphene.String(description="A theme's name; without it, the theme the site, page or context selects"),
+        description="The page with its personalized regions, rendered server-side through a theme (HTML whose "
+        "root element carries data-tailor-theme)",
+    )
+
     @staticmethod
     def resolve_page(result, info):
         return result.page
+
+    @staticmethod
+    def resolve_rendered_html(result, info, theme=None):
+        try:
+            return rendering.render(result, theme, info.context)
+        except rendering.UnknownTheme as e:
+            raise GraphQLError(f"theme: {e.message}", extensions={"field": "theme"}) from None
 
     @staticmethod
     def resolve_decisions(result, info):
@@ -196,7 +212,9 @@ class Query:
         page = _page(info, url_path, in_site, site, preview_token, content_type)
         if page is None:
             return None
-        result = personalize_page(page, rc, preview=bool(preview_token), record_visit=record_visit)
+        # Reasons and facts' details are worded in the visitor's language, not the calling server's.
+        with translation.override(visitor_language(rc.ctx)):
+            result = personalize_page(page, rc, preview=bool(preview_token), record_visit=record_visit)
         # The personalized blocks inside `page` read the decisions from the request while resolving.
         decisions = getattr(request, "tailor_decisions", None)
         if decisions is None:

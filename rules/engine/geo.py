@@ -358,14 +358,40 @@ _SUFFIX_WORDS = sorted(
         ("gwangyeok",),
         ("gwangyeoksi",),
         ("teukbyeoljachisi",),
+        # Korean provinces and their subdivisions: "Gyeonggi-do", "Jeju Special Self-Governing
+        # Province", "Gapyeong-gun", "Hwado-eup", "Seorak-myeon"
+        ("do",),
+        ("province",),
+        ("special", "self", "governing", "province"),
+        ("teukbyeoljachido",),
+        ("eup",),
+        ("myeon",),
     ],
     key=len,
     reverse=True,
 )
 _PREFIX_WORDS = (("city", "of"),)
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount"}
-# The same in Korean, Chinese and Japanese, written without a space: "서울특별시", "東京都", "北京市".
-_CJK_SUFFIXES = ("특별자치시", "특별시", "광역시", "시", "구", "군", "市", "都", "区", "區", "府")
+# The same in Korean, Chinese and Japanese, written without a space: "서울특별시", "東京都", "北京市";
+# Korean provinces ("경기도", "제주특별자치도") and districts ("강남구", "가평군", "화도읍", "서면").
+_CJK_SUFFIXES = (
+    "특별자치시",
+    "특별자치도",
+    "특별시",
+    "광역시",
+    "시",
+    "도",
+    "구",
+    "군",
+    "읍",
+    "면",
+    "市",
+    "都",
+    "区",
+    "區",
+    "府",
+)
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 @lru_cache(maxsize=4096)
@@ -450,6 +476,12 @@ class City(Condition):
         candidates = [city]
         if "," in city:  # "Seoul, South Korea": the city is the first part
             candidates.append(city.split(",", 1)[0])
+        if _HANGUL.search(city):
+            # A Korean address names its places largest first, each with its own suffix
+            # ("경기도 성남시 분당구"): a condition on the province, the city or the district matches.
+            parts = re.split(r"[\s,]+", city.strip())
+            if len(parts) > 1:
+                candidates.extend(p for p in parts if p)
         best: tuple[str, float] | None = None
         for candidate in candidates:
             key = normalize_city(candidate)

@@ -13,6 +13,11 @@ The recipe (chosen on dev; see `train` for what each reported number was tuned o
   the ensemble folds into one weight matrix and inference costs the same as a single model;
 - per-label thresholds maximize that label's F1; Platt scaling turns margins into probabilities.
 
+Korean (``language="ko"``, GoEmotions-Korean): the same learners over the Korean blocks of
+`rules.ml.emotion` (eojeol words and particle-stripped stems, syllable 1-4-grams, jamo 2-5-grams).
+Its thresholds and calibration are tuned on out-of-fold scores of train only (cross-validation), so
+the dev split stays unseen and its figure is honest.
+
 scikit-learn is needed here, not at inference.
 """
 
@@ -32,11 +37,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.svm import LinearSVC
 
-from .emotion import ANALYZERS, DATA_DIR, LABELS, MODEL_FILE, VOCAB_FILE, EmotionModel
+from .emotion import ANALYZERS, DATA_DIR, LABELS, MODEL_FILES, EmotionModel
 
 N_LABELS = len(LABELS)
 SEED = 0
 VECTORIZER_PARAMS = {"word": {"min_df": 2}, "char": {"min_df": 3}}
+#: feature blocks per language
+LANGUAGE_VECTORIZERS = {
+    "en": VECTORIZER_PARAMS,
+    "ko": {"ko_word": {"min_df": 2}, "ko_char": {"min_df": 2}, "ko_jamo": {"min_df": 3}},
+}
+#: the datasets `tailor_emotion train` reads by default, beside the repository
+DATASETS = {"en": "goemotions-ekman", "ko": "goemotions-ko-ekman"}
+#: cross-validation folds that tune a language's shipped thresholds (0: tuned on dev, as English was)
+TUNING_FOLDS = {"en": 0, "ko": 3}
 LR_C = 1.0
 NBLR_C = 1.0
 SVM_C = 0.05
@@ -125,9 +139,9 @@ def report(pred: np.ndarray, gold: np.ndarray) -> dict:
 # -- fitting -----------------------------------------------------------------------------------
 
 
-def fit_vectorizers(texts: list[str]) -> dict:
+def fit_vectorizers(texts: list[str], language: str = "en") -> dict:
     vectorizers = {}
-    for block, params in VECTORIZER_PARAMS.items():
+    for block, params in LANGUAGE_VECTORIZERS[language].items():
         vec = TfidfVectorizer(analyzer=ANALYZERS[block], sublinear_tf=True, dtype=np.float64, **params)
         vec.fit(texts)
         vectorizers[block] = vec
@@ -207,21 +221,33 @@ def train(
     cv: int = 0,
     n_jobs: int = 2,
     log: Callable[[str], None] = lambda msg: None,
+    language: str = "en",
+    tune_on: str = "dev",
 ) -> tuple[EmotionModel, dict]:
-    """Fit on `train_path`, tune thresholds and calibration on `dev_path`, save into `out_dir`
-    (unless None). Returns the model and a report:
+    """Fit on `train_path`, tune thresholds and calibration, save into `out_dir` (unless None).
+    Returns the model and a report:
 
-    - ``dev_tuned``: dev scored with thresholds tuned on dev itself (optimistic: the shipped model);
+    - ``dev_tuned``: dev scored with thresholds tuned on dev itself (optimistic);
     - with ``cv >= 2``, ``dev_honest``: dev scored with thresholds and calibration tuned on
       out-of-fold scores of train (dev untouched by any tuning of this run), and ``train_oof``.
 
+    `tune_on` says which tuning the saved model keeps: ``"dev"`` (as the English model shipped) or
+    ``"cv"`` (the out-of-fold tuning; needs ``cv >= 2``), whose dev figure is then honest.
     The vectorizers' vocabulary and idf come from all of train in both cases (label-free).
     """
+    if language not in LANGUAGE_VECTORIZERS:
+        raise ValueError(
+            f"no emotion model recipe for language {language!r}; available: {', '.join(LANGUAGE_VECTORIZERS)}"
+        )
+    if tune_on not in ("dev", "cv"):
+        raise ValueError(f"tune_on must be 'dev' or 'cv', not {tune_on!r}")
+    if tune_on == "cv" and cv < 2:
+        raise ValueError("tuning by cross-validation needs at least 2 folds")
     started = time.perf_counter()
     train_texts, Y = load_tsv(train_path)
     dev_texts, Y_dev = load_tsv(dev_path)
     log(f"loaded {len(train_texts)} train and {len(dev_texts)} dev rows")
-    vectorizers = fit_vectorizers(train_texts)
+    vectorizers = fit_vectorizers(train_texts, language)
     X = transform(vectorizers, train_texts)
     X_dev = transform(vectorizers, dev_texts)
     log(f"{X.shape[1]} features ({time.perf_counter() - started:.0f}s)")
@@ -236,14 +262,19 @@ def train(
         thr_oof, cal_oof = tune(raw_oof, Y)
         results["train_oof"] = report(predict_sets(raw_oof, thr_oof, cal_oof), Y)
         results["dev_honest"] = report(predict_sets(raw_dev, thr_oof, cal_oof), Y_dev)
+        if tune_on == "cv":
+            thresholds, calibration = thr_oof, cal_oof
 
     metadata = {
+        "language": language,
         "trained_on": Path(train_path).name,
-        "tuned_on": Path(dev_path).name,
+        "tuned_on": Path(dev_path).name
+        if tune_on == "dev"
+        else f"{cv}-fold cross-validation on {Path(train_path).name}",
         "n_train": len(train_texts),
         "n_dev": len(dev_texts),
         "params": {
-            "vectorizers": VECTORIZER_PARAMS,
+            "vectorizers": LANGUAGE_VECTORIZERS[language],
             "lr_C": LR_C,
             "nblr_C": NBLR_C,
             "svm_C": SVM_C,
@@ -260,10 +291,10 @@ def train(
         metadata=metadata,
     )
     if out_dir is not None:
-        paths = model.save(out_dir)
+        paths = model.save(out_dir, language)
         results["model_bytes"] = sum(os.path.getsize(p) for p in paths)
         # Reload what was written, so the report describes the files (float32 idf) exactly.
-        model = EmotionModel.load(out_dir)
+        model = EmotionModel.load(out_dir, language)
     results["seconds"] = round(time.perf_counter() - started, 1)
     return model, results
 
@@ -271,9 +302,9 @@ def train(
 # -- evaluation --------------------------------------------------------------------------------
 
 
-def model_bytes(directory: str | Path = DATA_DIR) -> int:
+def model_bytes(directory: str | Path = DATA_DIR, language: str = "en") -> int:
     directory = Path(directory)
-    return sum((directory / name).stat().st_size for name in (MODEL_FILE, VOCAB_FILE))
+    return sum((directory / name).stat().st_size for name in MODEL_FILES[language])
 
 
 def evaluate(model: EmotionModel, texts: list[str], Y: np.ndarray) -> dict:

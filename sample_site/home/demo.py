@@ -165,3 +165,95 @@ def home_body() -> list[dict]:
         cta_slot(),
         paragraph("<p>Everything above was chosen for you. Ask the API why.</p>", "outro"),
     ]
+
+
+# --- the Korean home page (the `ko` locale's translation of the home page) -------------------------
+
+#: the Korean home page's slug: its URL path is /ko/ (`personalizedPage(urlPath: "/ko/")`)
+KOREAN_SLUG = "ko"
+
+
+def _rekeyed(value, prefix: str):
+    """`value` with every block id replaced by a stable id of its own: the Korean page's slots and
+    variants are experiments of their own, not the English page's."""
+    if isinstance(value, list):
+        return [_rekeyed(v, prefix) for v in value]
+    if isinstance(value, dict):
+        out = {k: _rekeyed(v, prefix) for k, v in value.items()}
+        if isinstance(out.get("id"), str):
+            out["id"] = sid(prefix, out["id"])
+        return out
+    return value
+
+
+def korean_hero_slot() -> dict:
+    return personalized(
+        "hero",
+        default=[
+            heading("지금 이 순간에 꼭 맞는 콘텐츠", "hero", "default"),
+            paragraph("<p>Tailor는 방문자마다 가장 잘 맞는 변형을 보여 줍니다.</p>", "hero", "default"),
+        ],
+        variants=[
+            variant(
+                "hero",
+                "비 오는 날",
+                [
+                    heading("밖에 비가 오나요? 저희와 함께 실내에서 쉬어 가세요", "hero", "Rainy day"),
+                    paragraph("<p>비 오는 날에 어울리는 포근한 읽을거리.</p>", "hero", "Rainy day"),
+                ],
+                [
+                    condition(
+                        "weather",
+                        {"conditions": ["rain"], "min_temperature": None, "max_temperature": None},
+                        "hero",
+                        "Rainy day",
+                    )
+                ],
+            ),
+            variant(
+                "hero",
+                "힘내요",
+                [heading("힘든 하루인가요? 따뜻한 이야기를 준비했어요", "hero", "Cheer up")],
+                [condition("emotion", {"labels": ["sadness"], "min_confidence": 0.5}, "hero", "Cheer up")],
+            ),
+            variant(
+                "hero",
+                "아침",
+                [heading("좋은 아침이에요! 저희와 함께 하루를 시작하세요", "hero", "Morning")],
+                [condition("time_of_day", {"start": "06:00:00", "end": "11:00:00"}, "hero", "Morning")],
+            ),
+            variant(
+                "hero",
+                "저녁",
+                [heading("좋은 저녁이에요! 편히 쉬며 저희 추천을 둘러보세요", "hero", "Evening")],
+                [condition("time_of_day", {"start": "18:00:00", "end": "23:00:00"}, "hero", "Evening")],
+            ),
+        ],
+    )
+
+
+#: the Korean call to action's variants (label, URL)
+KOREAN_CTA_VARIANTS = (
+    ("더 알아보기", "/ko/features/"),
+    ("무료 체험 시작", "/ko/signup/"),
+    ("데모 예약", "/ko/demo/"),
+)
+
+
+def korean_home_body() -> list[dict]:
+    body = [
+        heading("Tailor 데모에 오신 것을 환영합니다", "intro"),
+        korean_hero_slot(),
+        personalized(
+            "cta",
+            default=[button("더 알아보기", "/ko/features/", "cta", "default")],
+            variants=[
+                variant("cta", label, [button(label, url, "cta", label)], conditions=[])
+                for label, url in KOREAN_CTA_VARIANTS
+            ],
+            policy="BANDIT",
+            options=learning_options("thompson"),
+        ),
+        paragraph("<p>위의 모든 내용은 당신을 위해 골랐습니다. 이유는 API에 물어보세요.</p>", "outro"),
+    ]
+    return _rekeyed(body, KOREAN_SLUG)

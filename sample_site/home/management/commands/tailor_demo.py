@@ -9,19 +9,23 @@ from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
 
 from rules.models import Segment
-from sample_site.home.demo import MOBILE_EVENING_READERS, home_body
+from sample_site.home.demo import KOREAN_SLUG, MOBILE_EVENING_READERS, home_body, korean_home_body
 from sample_site.home.models import HomePage
 
 DEMO_USERNAME = "admin"
 
 
 class Command(BaseCommand):
-    help = "Seed the demo home page (personalized hero) and an admin user. Safe to run again."
+    help = (
+        "Seed the demo home page (personalized hero), its Korean translation (/ko/) and an admin user. "
+        "Safe to run again."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):
         self.ensure_segments()
         page = self.ensure_home_page()
+        korean = self.ensure_korean_home_page(page)
         password = os.environ.get("TAILOR_DEMO_PASSWORD", "tailor-demo")
         user, created = get_user_model().objects.get_or_create(
             username=DEMO_USERNAME, defaults={"email": "admin@example.com"}
@@ -30,6 +34,7 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         self.stdout.write(self.style.SUCCESS(f"Demo page: {page.title} ({page.url_path})"))
+        self.stdout.write(self.style.SUCCESS(f"Korean demo page: {korean.title} ({korean.url_path})"))
         self.stdout.write(f"Admin: http://127.0.0.1:8000/admin/  username: {DEMO_USERNAME}  password: {password}")
 
     def ensure_segments(self) -> None:
@@ -75,4 +80,29 @@ class Command(BaseCommand):
         for old in Page.objects.filter(depth=2, slug__startswith="welcome-", content_type__model="page"):
             if not old.get_children().exists() and not Site.objects.filter(root_page=old).exists():
                 old.delete()
+        return page
+
+    def ensure_korean_home_page(self, home: HomePage) -> HomePage:
+        """The home page's Korean translation (same translation key, locale ``ko``) with its own
+        personalized regions, served as ``personalizedPage(urlPath: "/ko/", inSite: true)``.
+
+        It lives under the home page (the site's root, ``/ko/``) rather than beside it: the demo site
+        has one root page, so a frontend finds both languages in one site by path."""
+        locale, _ = Locale.objects.get_or_create(language_code=get_supported_content_language_variant("ko"))
+        page = HomePage.objects.filter(translation_key=home.translation_key, locale=locale).first()
+        body = json.dumps(korean_home_body())
+        if page is None:
+            page = HomePage(
+                title="Tailor 데모",
+                slug=KOREAN_SLUG,
+                locale=locale,
+                translation_key=home.translation_key,
+                body=body,
+            )
+            home.add_child(instance=page)
+        else:
+            page.body = body
+        revision = page.save_revision(log_action=False)
+        revision.publish(log_action=False)
+        page.refresh_from_db()
         return page
