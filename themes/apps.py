@@ -11,7 +11,7 @@ class ThemesConfig(AppConfig):
     def ready(self):
         # The renderer uses models and Wagtail's blocks, importable only once the app registry is
         # ready; registering it here is how `variants` renders without importing `themes`.
-        from themes.rendering import render_personalized_page
+        from themes.rendering import explain_personalized_page, render_personalized_page
         from variants.rendering import register_renderer
 
-        register_renderer(render_personalized_page)
+        register_renderer(render_personalized_page, choose=explain_personalized_page)

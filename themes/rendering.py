@@ -47,6 +47,7 @@ from themes.theme import Theme
 from variants.blocks import PersonalizedBlock
 from variants.compiler import stream_fields
 from variants.engine.vocabulary import DEFAULT_VARIANT
+from variants.rendering import ThemeExplanation
 
 logger = logging.getLogger("tailor.themes")
 
@@ -317,6 +318,13 @@ def render_page(page, result=None, *, theme: str | None = None, request=None) ->
 def render_personalized_page(result, theme: str | None, request) -> str:
     """The renderer `themes` registers with `variants.rendering`."""
     return render_page(result.page, result, theme=theme, request=request).html
+
+
+def explain_personalized_page(result, theme: str | None, request) -> ThemeExplanation:
+    """The chooser `themes` registers with `variants.rendering`: the theme `render_personalized_page`
+    would use, and why, without rendering."""
+    choice = choose_theme(result.page, result.context, theme, request)
+    return ThemeExplanation(choice.theme.name, choice.theme.display_label, choice.source, choice.reason)
 
 
 def render_sample(theme: Theme, block: dict[str, Any]) -> str:

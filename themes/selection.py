@@ -19,15 +19,12 @@ from rules.blocks import conditions_spec, load_condition_hooks
 from rules.engine import Condition, ConditionError, Context, registry
 from themes.models import PageTheme, ThemeSettings
 from themes.theme import Theme, themes
-from variants.rendering import UnknownTheme
+from variants.rendering import THEME_SOURCES, UnknownTheme
 
 FALLBACK_THEME = "daylight"
 
-SOURCE_NAMED = "named"
-SOURCE_PAGE = "page"
-SOURCE_CONTEXT = "context"
-SOURCE_SITE = "site"
-SOURCE_FALLBACK = "fallback"
+# The vocabulary lives with the registry the API reads (`variants.rendering`), in precedence order.
+SOURCE_NAMED, SOURCE_PAGE, SOURCE_CONTEXT, SOURCE_SITE, SOURCE_FALLBACK = THEME_SOURCES
 
 
 @dataclass(frozen=True)

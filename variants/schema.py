@@ -56,6 +56,23 @@ def decision_payload(decision, token: str) -> dict:
     }
 
 
+ThemeSource = vocabulary_enum(
+    "ThemeSource",
+    rendering.THEME_SOURCES,
+    "Why a theme was chosen: asked for by name, pinned to the page, activated by the context, the site's "
+    "default, or the fallback",
+)
+
+
+class ThemeDecision(graphene.ObjectType):
+    """The theme a page renders through, and why (like a decision's reasons, in the visitor's language)."""
+
+    name = graphene.String(required=True)
+    label = graphene.String(required=True)
+    source = graphene.Field(ThemeSource, required=True)
+    reason = graphene.String(required=True)
+
+
 class PersonalizedPage(graphene.ObjectType):
     page = graphene.NonNull(get_page_interface)
     decisions = graphene.List(graphene.NonNull(Decision), required=True)
@@ -80,6 +97,12 @@ class PersonalizedPage(graphene.ObjectType):
         "root element carries data-tailor-theme)",
     )
 
+    theme = graphene.Field(
+        ThemeDecision,
+        name=graphene.String(description="A theme's name; without it, the theme the site, page or context selects"),
+        description="The theme renderedHtml uses and why (null when no themes app is installed)",
+    )
+
     @staticmethod
     def resolve_page(result, info):
         return result.page
@@ -87,9 +110,18 @@ class PersonalizedPage(graphene.ObjectType):
     @staticmethod
     def resolve_rendered_html(result, info, theme=None):
         try:
-            return rendering.render(result, theme, info.context)
+            with translation.override(visitor_language(result.context)):
+                return rendering.render(result, theme, info.context)
         except rendering.UnknownTheme as e:
             raise GraphQLError(f"theme: {e.message}", extensions={"field": "theme"}) from None
+
+    @staticmethod
+    def resolve_theme(result, info, name=None):
+        try:
+            with translation.override(visitor_language(result.context)):
+                return rendering.explain_theme(result, name, info.context)
+        except rendering.UnknownTheme as e:
+            raise GraphQLError(f"name: {e.message}", extensions={"field": "name"}) from None
 
     @staticmethod
     def resolve_decisions(result, info):
