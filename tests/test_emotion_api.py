@@ -26,7 +26,7 @@ def test_a_sad_text_cheers_the_visitor_up(home_page, gql, caplog):
     assert decision["variantName"] == "Cheer up"
     assert decision["reasons"][0].startswith("Sad (")
     emotion = result["data"]["personalizedPage"]["context"]["emotion"]
-    assert emotion["label"] == "sadness" and emotion["confidence"] >= 0.5
+    assert emotion["label"] == "SADNESS" and emotion["confidence"] >= 0.5
     everything = json.dumps(result) + caplog.text + json.dumps(list(VisitorProfile.objects.values("data")))
     assert "lonely" not in everything and "miss her" not in everything
 
@@ -42,4 +42,4 @@ def test_an_explicit_emotion_wins_over_the_text(home_page, gql):
     result = gql(QUERY, {"ctx": {"text": SAD, "emotion": "JOY", "consent": CONSENT}})
 
     assert hero(result)["variantName"] != "Cheer up"
-    assert result["data"]["personalizedPage"]["context"]["emotion"] == {"label": "joy", "confidence": 1.0}
+    assert result["data"]["personalizedPage"]["context"]["emotion"] == {"label": "JOY", "confidence": 1.0}

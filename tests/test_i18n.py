@@ -470,7 +470,10 @@ def test_makemessages_finds_the_strings_translators_need(tmp_path):
             ROOT / package,
             tmp_path / package,
             ignore=lambda directory, names: [
-                n for n in names if not (n.endswith((".py", ".html")) or (Path(directory) / n).is_dir())
+                n
+                for n in names
+                # the packages' own catalogs stay behind: makemessages writes to ./locale only
+                if n == "locale" or not (n.endswith((".py", ".html")) or (Path(directory) / n).is_dir())
             ],
         )
     (tmp_path / "locale").mkdir()

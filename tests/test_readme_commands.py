@@ -118,10 +118,13 @@ def test_the_shipped_classifier_is_plain_arrays_and_a_vocabulary_of_3_8_mb():
     from rules.ml.emotion import DATA_DIR
 
     assert Path(DATA_DIR).resolve() == ROOT / "rules" / "ml" / "data"
-    files = sorted(p for p in Path(DATA_DIR).iterdir() if p.is_file())
-
-    assert [p.suffix for p in files] == [".npz", ".gz"]
-    assert round(sum(p.stat().st_size for p in files) / 1e6, 1) == 3.8
+    english = [Path(DATA_DIR) / "emotion-model.npz", Path(DATA_DIR) / "emotion-vocab.json.gz"]
+    korean = [Path(DATA_DIR) / "emotion-ko-model.npz", Path(DATA_DIR) / "emotion-ko-vocab.json.gz"]
+    # Plain arrays and a vocabulary per language, nothing else shipped (no pickle).
+    shipped = sorted(p.name for p in Path(DATA_DIR).iterdir() if p.is_file() and p.name.startswith("emotion"))
+    assert shipped == sorted(p.name for p in english + korean)
+    assert round(sum(p.stat().st_size for p in english) / 1e6, 1) == 3.8
+    assert round(sum(p.stat().st_size for p in korean) / 1e6, 1) == 7.8
 
 
 @needs_goemotions
