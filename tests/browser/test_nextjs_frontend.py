@@ -129,3 +129,42 @@ def test_a_visitor_with_global_privacy_control_gets_non_personal_decisions_and_l
         assert stored == {"profile": False, "events": 0}
     finally:
         context.close()
+
+
+def test_a_korean_visitor_tells_the_korean_page_how_they_feel_and_the_hero_answers(browser, stack):
+    """The demo's Korean page (/ko/) through Next: "How are you today?" sends the visitor's words as
+    `context.text`; with consent the Korean model reads sadness and the hero cheers them up."""
+    afternoon = zone_at(14)  # neither the morning nor the evening variant
+
+    def tell(page, words: str) -> None:
+        form = page.locator("[data-feeling-form]")
+        assert "오늘 기분이 어떠세요?" in form.inner_text()
+        form.locator("input").fill(words)
+        with page.expect_navigation():
+            form.get_by_role("button").click()
+
+    context, page = visitor(browser, stack, **{"X-Vercel-IP-Timezone": afternoon, "Accept-Language": "ko-KR"})
+    try:
+        page.goto(stack.next_url + "/ko/")
+        assert region(page, "hero").get_attribute("data-variant") == "default"
+        assert "지금 이 순간에 꼭 맞는 콘텐츠" in region(page, "hero").inner_text()
+        page.locator("[data-consent-accept]").click()
+        page.locator("[data-consent-banner]").wait_for(state="detached")
+        tell(page, "오늘 너무 우울해요")
+
+        assert "feeling=" in page.url
+        assert region(page, "hero").get_attribute("data-variant-name") == "힘내요"
+        assert "힘든 하루인가요?" in region(page, "hero").inner_text()
+        page.get_by_text("Why am I seeing this?").first.click()
+        assert "슬픔" in region(page, "hero").inner_text()  # the reason, in the visitor's language
+    finally:
+        context.close()
+
+    # Without consent the words are not read: the same sentence leaves the default in place.
+    context, page = visitor(browser, stack, **{"X-Vercel-IP-Timezone": afternoon, "Accept-Language": "ko-KR"})
+    try:
+        page.goto(stack.next_url + "/ko/")
+        tell(page, "오늘 너무 우울해요")
+        assert region(page, "hero").get_attribute("data-variant") == "default"
+    finally:
+        context.close()

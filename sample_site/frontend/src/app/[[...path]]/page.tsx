@@ -6,6 +6,7 @@
 import { cookies, draftMode, headers } from "next/headers";
 import { notFound } from "next/navigation";
 import { ConsentBanner } from "@/components/ConsentBanner";
+import { FeelingForm } from "@/components/FeelingForm";
 import { PreviewBar } from "@/components/PreviewBar";
 import { RenewVisitorCookie } from "@/components/RenewVisitorCookie";
 import { StreamField } from "@/components/blocks/StreamField";
@@ -17,6 +18,7 @@ import {
   VISITOR_COOKIE,
   VISITOR_TOKEN_HEADER,
 } from "@/lib/tailor/config";
+import { feelingFrom, pageLanguage } from "@/lib/tailor/feeling";
 import { loadPage, type Decision } from "@/lib/tailor/page";
 import {
   isTimezone,
@@ -63,7 +65,13 @@ export default async function Page({ params, searchParams }: Props) {
   const choices = preview ? previewChoices(await searchParams) : null;
   // The browser's own timezone (TimezoneCookie sets it); Tailor reads no other source of it but CDN headers.
   const timezone = cookieTimezone(cookieStore.get(TIMEZONE_COOKIE)?.value);
-  const context = choices ? previewContext(choices) : timezone ? { timezone } : undefined;
+  // What the visitor wrote in "How are you today?" (read by Tailor only with their consent).
+  const feeling = preview ? "" : feelingFrom(await searchParams);
+  const context = choices
+    ? previewContext(choices)
+    : timezone || feeling
+      ? { ...(timezone ? { timezone } : {}), ...(feeling ? { text: feeling } : {}) }
+      : undefined;
 
   const result = await loadPage({
     urlPath,
@@ -99,6 +107,7 @@ export default async function Page({ params, searchParams }: Props) {
       ) : null}
       <main data-page-id={content.id ?? undefined} data-tailor-cache-key={decisions?.cacheKey}>
         <h1>{content.title}</h1>
+        {!preview ? <FeelingForm language={pageLanguage(urlPath)} feeling={feeling} /> : null}
         {content.__typename === "HomePage" ? (
           <StreamField blocks={content.body} decisions={bySlot} preview={preview != null} />
         ) : null}
