@@ -1,4 +1,11 @@
-"""The one Redis client Tailor uses, built from TAILOR["REDIS_URL"] (None: no Redis)."""
+"""The one Redis client Tailor uses, built from TAILOR["REDIS_URL"] (None: no Redis).
+
+Redis is shared, fast and forgetful: a restart without persistence or a ``FLUSHDB`` empties it, and a
+command that timed out on a frozen server may still run when it resumes. So Tailor keeps nothing
+there whose loss would lose or double-count an event: counted events, their dedupe marks and the arm
+stats live in the database (`variants.event_log`); Redis holds what may be rebuilt or forgotten
+(rate limits, visitor profiles, learned policy state, caches).
+"""
 
 from __future__ import annotations
 

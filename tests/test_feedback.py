@@ -20,7 +20,7 @@ from django.db import connection, connections
 from cms.blocks import PersonalizedBlock
 from rules.context_builder import Consent, RequestContext
 from rules.engine import Context
-from sample_site.home.demo import CTA_VARIANTS, learning_options, personalized, variant
+from sample_site.home.demo import CTA_VARIANTS, heading, learning_options, personalized, variant
 from tests.services import CountingClient, require_redis
 from variants import feedback as feedback_module
 from variants.compiler import compile_slot, compiled_page
@@ -28,7 +28,7 @@ from variants.engine.policies import make_policy
 from variants.engine.stats_store import RedisStatsStore
 from variants.events import record_event
 from variants.feedback import Feedback, stats_store
-from variants.models import ArmStat, Event
+from variants.models import ArmStat, Event, EventReceipt
 from variants.services import personalize_page
 from variants.stats_db import DatabaseStatsStore
 from variants.tokens import read_decision_token, sign_visitor
@@ -135,7 +135,7 @@ def test_reasons_name_the_algorithm_the_editor_chose(make_page, clock):
     body = personalized(
         "cta",
         [],
-        [variant("ucb", name, [], []) for name in ("A", "B")],
+        [variant("ucb", name, [heading(name, "ucb", name)], []) for name in ("A", "B")],
         policy="BANDIT",
         options=learning_options("ucb1"),
     )
@@ -247,16 +247,15 @@ def _postgres_url(settings_dict: dict) -> str:
 def second_process(state_backend, settings, tmp_path, monkeypatch, clock):
     """Run `tests.feedback_worker` in another process, sharing this process's stats state.
 
-    On PostgreSQL and Redis both processes use the same server. SQLite's in-memory test database
+    On PostgreSQL both processes use the same server (with Redis too: counts live in the database). SQLite's in-memory test database
     cannot be opened by another process, so there both share a file holding the stats and event
     tables, and this process's stats store reads it through a second database alias.
     """
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
     env.pop("REDIS_URL", None)  # the worker takes Tailor's settings from the job, like this process
     tailor = dict(settings.TAILOR)
-    if state_backend == "redis":
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'unused.sqlite3'}"
-    elif connection.vendor == "postgresql":
+    # counted events and the arm stats live in the database with Redis too (variants.event_log)
+    if connection.vendor == "postgresql":
         env["DATABASE_URL"] = _postgres_url(connection.settings_dict)
     else:
         path = tmp_path / "shared.sqlite3"
@@ -272,6 +271,7 @@ def second_process(state_backend, settings, tmp_path, monkeypatch, clock):
         with connections[alias].schema_editor() as editor:
             editor.create_model(ArmStat)
             editor.create_model(Event)
+            editor.create_model(EventReceipt)
         monkeypatch.setattr(feedback_module, "_feedback", Feedback(store=DatabaseStatsStore(using=alias), clock=clock))
         env["DATABASE_URL"] = f"sqlite:///{path}"
 
@@ -289,8 +289,9 @@ def second_process(state_backend, settings, tmp_path, monkeypatch, clock):
         return json.loads(done.stdout.strip().splitlines()[-1])["counted"]
 
     yield run
-    if state_backend == "database" and connection.vendor == "sqlite":
+    if connection.vendor == "sqlite":
         connections["feedback_shared"].close()
+        del connections["feedback_shared"]  # the next test's alias points at its own file
         del connections.settings["feedback_shared"]
 
 
@@ -398,7 +399,10 @@ def test_an_ab_slot_splits_by_the_variants_weights_and_counts_events(make_page, 
         personalized(
             "cta",
             [],
-            [variant("ab", "Three", [], [], weight=3.0), variant("ab", "One", [], [], weight=1.0)],
+            [
+                variant("ab", "Three", [heading("3", "ab", "3")], [], weight=3.0),
+                variant("ab", "One", [heading("1", "ab", "1")], [], weight=1.0),
+            ],
             policy="AB",
         ),
     )
@@ -424,7 +428,8 @@ def test_an_ab_slot_splits_by_the_variants_weights_and_counts_events(make_page, 
 def test_a_contextual_slot_learns_a_best_variant_per_device(make_page, gql, clock):
     options = learning_options(split_by=["device"], min_impressions=100)
     names = ("Phone offer", "Desk offer")
-    page = make_page("ctx", personalized("cta", [], [variant("ctx", n, [], []) for n in names], "CONTEXTUAL", options))
+    arms = [variant("ctx", n, [heading(n, "ctx", n)], []) for n in names]
+    page = make_page("ctx", personalized("cta", [], arms, "CONTEXTUAL", options))
     ids = variant_ids(page)
     _decide_and_record(page, "cta", 300, device="mobile", converts_on="Phone offer", run="m")
     _decide_and_record(page, "cta", 300, device="desktop", converts_on="Desk offer", run="d")

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from rules.engine import Context
-from sample_site.home.demo import learning_options, personalized, variant
+from sample_site.home.demo import heading, learning_options, personalized, variant
 from tailor.redis import get_redis
 from tailor.settings import tailor_settings
 from tests.services import CountingClient, require_redis
@@ -289,7 +289,7 @@ def test_deciding_a_forgetting_slot_between_refreshes_runs_no_query(make_page, d
         personalized(
             "cta",
             [],
-            [variant("forget", name, [], []) for name in ("A", "B")],
+            [variant("forget", name, [heading(name, "forget", name)], []) for name in ("A", "B")],
             policy="BANDIT",
             options=learning_options("thompson", half_life=HALF_LIFE),
         ),

@@ -1,5 +1,5 @@
-"""README, *Learning from events*: the beacon's limits, refused tokens and bots on the beacon, the
-capped Redis event log, and the fold into hourly aggregates (the command, and the django-tasks task a
+"""README, *Learning from events*: the beacon's limits, refused tokens and bots on the beacon, counting
+once per (decision, kind) in the database whatever Redis does, and the fold into hourly aggregates (the command, and the django-tasks task a
 process enqueues while it records events, which the demo runs in a worker beside the server)."""
 
 from __future__ import annotations
@@ -64,32 +64,45 @@ def conversions(token: str, goals) -> list[dict]:
     return [{"token": token, "kind": "CONVERSION", "goal": goal} for goal in goals]
 
 
-# --- limits: up to 20 events, 32 KiB -----------------------------------------------------------------
+# --- limits: up to 20 events, 84 KiB -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("content_type", ["text/plain;charset=UTF-8", "application/json"])
 def test_the_beacon_takes_a_batch_of_exactly_20_events(home_page, gql, client, content_type):
-    token = token_for(gql, "hero", MORNING)
-    goals = [f"g{i}" for i in range(20)]
+    # a decision counts once per kind: 21 decisions for 21 conversions
+    tokens = [token_for(gql, "hero", MORNING) for _ in range(21)]
+    events = [{"token": t, "kind": "CONVERSION", "goal": "signup"} for t in tokens]
 
-    response = beacon(client, {"events": conversions(token, goals)}, content_type)
-    too_many = beacon(client, {"events": conversions(token, [*goals, "g20"])}, content_type)
+    response = beacon(client, {"events": events[:20]}, content_type)
+    too_many = beacon(client, {"events": events}, content_type)
 
     assert response.status_code == 200
     assert response.json() == {"received": 20, "counted": 20, "errors": []}
     # each was counted by the beacon: recording it again is a duplicate
-    assert {record(gql, token, goal=goal)["reason"] for goal in goals} == {"DUPLICATE"}
+    assert {record(gql, token, goal="signup")["reason"] for token in tokens[:20]} == {"DUPLICATE"}
     assert too_many.status_code == 400
     assert too_many.json()["errors"][0]["message"] == "at most 20 events per request (got 21)"
     assert (too_many.json()["received"], too_many.json()["counted"]) == (21, 0)
-    assert record(gql, token, goal="g20")["counted"] is True  # the refused batch recorded nothing
+    assert record(gql, tokens[20], goal="signup")["counted"] is True  # the refused batch recorded nothing
 
 
-def test_the_beacon_takes_a_body_of_exactly_32_kib(home_page, gql, client):
+def test_a_decision_counts_once_per_kind_and_an_impression_has_no_goal(home_page, gql, client):
+    token = cta_token(gql)
+
+    first = beacon(client, {"events": conversions(token, ["signup", "newsletter"])})
+
+    assert first.json() == {"received": 2, "counted": 1, "errors": []}
+    assert record(gql, token, goal="other")["reason"] == "DUPLICATE"
+    assert record(gql, token, "IMPRESSION", goal="signup")["errors"] == [
+        {"field": "goal", "message": "an IMPRESSION has no goal; only a CLICK or a CONVERSION does"}
+    ]
+
+
+def test_the_beacon_takes_a_body_of_exactly_84_kib(home_page, gql, client):
     token = cta_token(gql)
     event = json.dumps({"token": token, "kind": "CONVERSION", "goal": "signup"})
-    body = event + " " * (32 * 1024 - len(event.encode()))
-    assert len(body.encode()) == 32768
+    body = event + " " * (84 * 1024 - len(event.encode()))
+    assert len(body.encode()) == 86016
 
     response = beacon(client, body)
     one_more = beacon(client, body + " ")
@@ -98,7 +111,7 @@ def test_the_beacon_takes_a_body_of_exactly_32_kib(home_page, gql, client):
     assert record(gql, token, goal="signup")["reason"] == "DUPLICATE"
     assert one_more.status_code == 400
     assert one_more["Content-Type"] == "application/json"
-    assert "larger than 32768 bytes" in one_more.json()["errors"][0]["message"]
+    assert "larger than 86016 bytes" in one_more.json()["errors"][0]["message"]
 
 
 # --- refused tokens and bots, on the beacon ------------------------------------------------------------------
@@ -138,32 +151,36 @@ def test_the_beacon_does_not_count_events_on_a_decision_made_for_a_bot(home_page
     assert record(gql, for_a_person, "CLICK")["reason"] == "DUPLICATE"
 
 
-# --- the event log: a Redis Stream capped at EVENT_LOG_MAXLEN ------------------------------------------------
+# --- counted once, in the database, whatever Redis does ----------------------------------------------------
 
 
 @pytest.mark.redis
-def test_the_redis_event_stream_is_capped_near_event_log_maxlen(home_page, gql, client, settings):
+def test_with_redis_confirmed_events_survive_flushdb_and_replays_do_not_count(home_page, gql, client, settings):
     import uuid
 
     from tests.services import redis_url, require_redis
+    from variants.feedback import stats_store
+    from variants.models import Event
 
     redis = require_redis()
-    prefix = f"tailor-test-cap-{uuid.uuid4().hex[:8]}:"
-    settings.TAILOR = {"REDIS_URL": redis_url(), "REDIS_PREFIX": prefix, "EVENT_LOG_MAXLEN": 10}
+    prefix = f"tailor-test-once-{uuid.uuid4().hex[:8]}:"
+    settings.TAILOR = {"REDIS_URL": redis_url(), "REDIS_PREFIX": prefix}
     try:
-        token = cta_token(gql)
-        for batch in range(15):
-            goals = [f"g{batch}-{i}" for i in range(20)]
-            assert beacon(client, {"events": conversions(token, goals)}).status_code == 200
-        assert record(gql, token, goal="g14-19")["reason"] == "DUPLICATE"  # all 300 were counted
-
-        length = redis.xlen(prefix + "events")
+        tokens = [cta_token(gql) for _ in range(3)]
+        events = [{"token": t, "kind": k} for t in tokens for k in ("impression", "click")]
+        assert beacon(client, {"events": events}).json()["counted"] == 6
+        for key in redis.scan_iter(match=prefix + "*"):  # what FLUSHDB does to Tailor's keys
+            redis.delete(key)
+        replay = beacon(client, {"events": events})
     finally:
         for key in redis.scan_iter(match=prefix + "*"):
             redis.delete(key)
 
-    # trimming is approximate (whole stream nodes of up to 100 entries), never unbounded
-    assert 10 <= length <= 10 + 100, length
+    assert (replay.status_code, replay.json()["counted"]) == (200, 0)
+    assert Event.objects.count() == 6
+    slot = Event.objects.first().slot_id
+    arms = stats_store().snapshot([slot])[slot]["*"].values()
+    assert (sum(a.impressions for a in arms), sum(a.clicks for a in arms)) == (3, 3)
 
 
 # --- the fold into hourly aggregates: the command, and a background task enqueued while recording ------------

@@ -1,21 +1,28 @@
-"""The event log: where a counted event is kept until it is folded into hourly aggregates.
+"""The event log: where a counted event is kept until it is folded into hourly aggregates, and what
+makes it count once.
 
-One store per state backend, each also the place that makes an event count once:
+Exactly once, with or without Redis: `append_to_table` writes, in ONE database transaction,
 
-- the `Event` table (the embedded default): `append_to_table` inserts the row unless its
-  (token nonce, kind, goal) is there already (the table's unique constraint) and adds to the arm
-  stats in the same transaction, so an event is counted exactly once or not at all;
-- a Redis Stream (with `TAILOR["REDIS_URL"]`), capped near EVENT_LOG_MAXLEN: `append_to_stream`
-  takes a ``SET NX`` mark per (token, kind, goal) whose TTL is the token's lifetime, then sends the
-  arm stats and the stream entry in one pipeline (if that fails the mark is removed again, so a
-  retry can count the event). Two round trips.
+- an `EventReceipt` row unique on (token nonce, kind): the dedupe mark. A decision counts at most
+  once per kind; the goal and value are attributes of that one event, so a second CONVERSION with
+  another goal is a duplicate, not a new count;
+- the `Event` row (the log the flush folds into hourly aggregates);
+- the arm stats (`DatabaseStatsStore`: atomic upserts that add).
+
+Either all three commit or none does. So a retry of an event that never counted is counted, a
+retry of one that did (its answer lost to a timeout) is a duplicate, and nothing else can make it
+one. Redis is not trusted with any of it: earlier versions kept the marks (``SET NX``), the counts
+(``HINCRBY``) and the log (a Stream) in Redis, and a Redis restart without persistence or a
+``FLUSHDB`` forgot confirmed events and let replays count again, while a command timed out on a
+frozen server could still land later and turn the retry into a false duplicate. `variants.aggregation`
+still drains a stream those versions left behind (`stream_rows`).
 
 A `LoggedEvent` holds what is kept: ids from the decision token (slot, variant, bucket, policy,
 page, the token's nonce, and the visitor id only with their analytics consent), kind, goal, value
 and time. Never the IP address or the User-Agent.
 
-Reading back is for `variants.aggregation`: `stream_rows` decodes stream entries, `prune_table`
-deletes table rows past EVENT_LOG_RETENTION_DAYS (a capped stream trims itself).
+`prune_table` deletes folded log rows past EVENT_LOG_RETENTION_DAYS and receipts past TOKEN_MAX_AGE
+(an expired token cannot record anything, so its receipts have done their job).
 """
 
 from __future__ import annotations
@@ -28,16 +35,17 @@ from django.db import transaction
 
 from tailor.redis import redis_key
 from tailor.settings import tailor_settings
-from variants.engine.stats_store import Increment, RedisStatsStore, StatsStore
-from variants.models import Event
-from variants.stats_db import insert_unless_exists, retry_if_locked
+from variants.engine.stats_store import Increment, StatsStore
+from variants.models import Event, EventReceipt
+from variants.stats_db import DatabaseStatsStore, insert_unless_exists, retry_if_locked
 from variants.tokens import DecisionClaims
 
 logger = logging.getLogger("tailor.events")
 
-#: one event as `aggregation` folds it: (at, page_id, slot, variant, bucket, policy, kind, goal, value)
-#: and last the decision's probability of showing the variant (None: not known)
-Row = tuple[datetime, int | None, str, str, str, str, str, str, float | None, float | None]
+#: one event as `aggregation` folds it: (at, page_id, slot, variant, bucket, policy, kind, goal, value),
+#: the decision's probability of showing the variant (None: not known) and last its breakdown
+#: dimensions (``device|daypart|segments``, "" when not recorded)
+Row = tuple[datetime, int | None, str, str, str, str, str, str, float | None, float | None, str]
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,8 @@ class LoggedEvent:
     at: datetime
     #: the decision's exact propensity (reviews weight by its inverse)
     probability: float | None = None
+    #: the decision's breakdown dimensions (``device|daypart|segments``)
+    dims: str = ""
 
     @classmethod
     def from_claims(
@@ -74,6 +84,7 @@ class LoggedEvent:
             visitor_id=claims.visitor_id if claims.analytics else None,
             at=at,
             probability=claims.probability if 0 < claims.probability <= 1 else None,
+            dims=claims.dims,
         )
 
 
@@ -81,7 +92,11 @@ class LoggedEvent:
 
 
 def append_to_table(event: LoggedEvent, increments: list[Increment], store: StatsStore) -> bool:
-    """Log `event` and add `increments` to `store`, in one transaction; False if it was logged already."""
+    """Count `event` once per (token, kind): its `EventReceipt`, its `Event` row and `increments` added
+    to `store` (which must be the database store, so all three share one transaction); False if this
+    decision's event of this kind was counted already. Raises when the database cannot take it."""
+    if not isinstance(store, DatabaseStatsStore):
+        raise TypeError(f"the arm stats of counted events live in the database, not in {type(store).__name__}")
     row = {
         "token_id": event.nonce,
         "kind": event.kind,
@@ -94,15 +109,23 @@ def append_to_table(event: LoggedEvent, increments: list[Increment], store: Stat
         "policy": event.policy,
         "visitor_id": event.visitor_id,
         "probability": event.probability,
+        "dims": event.dims,
         "created_at": event.at,
         "aggregated": False,
     }
 
+    receipt = {"token_id": event.nonce, "kind": event.kind, "created_at": event.at}
+
     def write() -> bool:
         with transaction.atomic():
+            # the dedupe mark, the log row and the counts commit together or not at all
+            if not insert_unless_exists(EventReceipt, receipt, ("token_id", "kind")):
+                return False  # this decision's event of this kind was counted already (any goal)
             if not insert_unless_exists(Event, row, ("token_id", "kind", "goal")):
-                return False  # (token, kind, goal) was counted already
-            store.increment_many(increments)  # the same transaction when the store is the database
+                # logged before receipts existed (migration 0004 backfills them; this is the rest)
+                transaction.set_rollback(True)
+                return False
+            store.increment_many(increments)  # the database store: the same transaction
         return True
 
     return retry_if_locked(write)
@@ -116,6 +139,10 @@ def prune_table(now: datetime) -> int:
         timedelta(seconds=int(tailor_settings.TOKEN_MAX_AGE)),
     )
     deleted, _ = Event.objects.filter(aggregated=True, created_at__lt=now - keep).delete()
+    # a receipt only has to outlive its token (a minute's margin for clocks)
+    EventReceipt.objects.filter(
+        created_at__lt=now - timedelta(seconds=int(tailor_settings.TOKEN_MAX_AGE) + 60)
+    ).delete()
     return deleted
 
 
@@ -126,28 +153,8 @@ def stream_key() -> str:
     return redis_key("events")
 
 
-def _seen_key(event: LoggedEvent) -> str:
-    return redis_key("event-seen", event.nonce, event.kind, event.goal)
-
-
-class _QueueOnto:
-    """A stand-in client whose `pipeline()` queues onto the caller's pipeline instead of sending, so
-    `RedisStatsStore.increment_many` and the stream entry travel in one round trip."""
-
-    def __init__(self, pipe):
-        self._pipe = pipe
-
-    def pipeline(self, *args, **kwargs):
-        return self
-
-    def execute(self):
-        return []
-
-    def __getattr__(self, name):
-        return getattr(self._pipe, name)
-
-
 def _stream_fields(event: LoggedEvent) -> dict[str, str]:
+    """The entry format of the event stream earlier versions wrote (the flush still drains it)."""
     return {
         "n": event.nonce,
         "k": event.kind,
@@ -161,31 +168,8 @@ def _stream_fields(event: LoggedEvent) -> dict[str, str]:
         "u": event.visitor_id or "",
         "t": str(int(event.at.timestamp() * 1000)),
         "pr": "" if event.probability is None else repr(event.probability),
+        "d": event.dims,
     }
-
-
-def append_to_stream(client, event: LoggedEvent, increments: list[Increment], store: StatsStore) -> bool:
-    """Count `event` once (a ``SET NX`` mark), then add `increments` to `store` and the entry to the
-    stream in one pipeline; False if it was counted already."""
-    seen = _seen_key(event)
-    # a token cannot be used after TOKEN_MAX_AGE, so its dedupe marks need not outlive that
-    if not client.set(seen, b"1", nx=True, ex=int(tailor_settings.TOKEN_MAX_AGE) + 60):
-        return False
-    try:
-        pipe = client.pipeline(transaction=False)
-        if isinstance(store, RedisStatsStore):
-            RedisStatsStore(_QueueOnto(pipe), prefix=store.prefix).increment_many(increments)
-        else:
-            store.increment_many(increments)
-        pipe.xadd(stream_key(), _stream_fields(event), maxlen=int(tailor_settings.EVENT_LOG_MAXLEN), approximate=True)
-        pipe.execute()
-    except Exception:
-        try:
-            client.delete(seen)  # not counted: let a retry count it
-        except Exception:
-            pass
-        raise
-    return True
 
 
 def text(raw) -> str:
@@ -212,6 +196,7 @@ def stream_rows(entries) -> list[Row]:
                     f.get("g") or "",
                     float(f["v"]) if f.get("v") else None,
                     float(f["pr"]) if f.get("pr") else None,
+                    f.get("d") or "",
                 )
             )
         except (KeyError, ValueError):

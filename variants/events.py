@@ -7,10 +7,14 @@ and the beacon endpoint (`variants.views`):
    malformed token is refused (`EventError`, field ``token``);
 2. a bot is not counted: the decision was made for a bot (the token says so) or the request
    recording the event comes from one (`classify_device` of its User-Agent / client hints);
-3. count it once per (token, kind, goal), add to the arm stats of learning slots (AB / BANDIT /
-   CONTEXTUAL) in every stats bucket the decision named (`stats.event_increments`; conversions carry
-   `value`) and append it to the event log: the `Event` table in one transaction, or the Redis
-   Stream in two round trips (`variants.event_log`);
+3. count it at most once per (token, kind): a decision's IMPRESSION, CLICK and CONVERSION each count
+   once, whatever the goal (an attribute of the event, not a new count; an IMPRESSION has none and
+   one sent with a goal is refused, field ``goal``). Counting is one database transaction, with or
+   without Redis (`variants.event_log.append_to_table`): the durable dedupe mark, the event log row
+   and the arm stats of learning slots (AB / BANDIT / CONTEXTUAL) in every stats bucket the decision
+   named (`stats.event_increments`; conversions carry `value`) commit together or not at all, so a
+   retry after any failure is either counted or a true duplicate. If the database cannot take it the
+   event is refused loudly (`EventError` code ``unavailable``, logged at ERROR), never dropped;
 4. once that has committed, `variants.tasks.flush_soon()` enqueues the background flush into hourly
    aggregates if this process has not for FLUSH_INTERVAL_SECONDS (usually: one clock read).
 
@@ -19,6 +23,7 @@ Error messages are for the client (the GraphQL payload, the beacon's JSON) and a
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -30,10 +35,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rules.engine.device import classify_device
-from tailor.redis import get_redis
+from rules.journeys import record_conversion
+from tailor.settings import tailor_settings
+from tailor.signing import MAX_TOKEN_LENGTH
 from variants.engine.decide import WEIGHTED_POLICIES
-from variants.engine.stats_store import KIND_CONVERSION, KINDS, Increment, event_increments
-from variants.event_log import LoggedEvent, append_to_stream, append_to_table
+from variants.engine.stats_store import KIND_CONVERSION, KIND_IMPRESSION, KINDS, Increment, event_increments
+from variants.event_log import LoggedEvent, append_to_table
 from variants.feedback import stats_store
 from variants.tasks import flush_soon
 from variants.tokens import DecisionClaims, TokenError, read_decision_token
@@ -41,7 +48,23 @@ from variants.tokens import DecisionClaims, TokenError, read_decision_token
 logger = logging.getLogger("tailor.events")
 
 GOAL_RE = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
-MAX_VALUE = 1e12
+MAX_VALUE = 1e12  # the most TAILOR["MAX_EVENT_VALUE"] may be
+MAX_GOAL_LENGTH = 64
+#: the most characters a valid value takes in JSON (a float's shortest repr, e.g. 2.2250738585072014e-308)
+MAX_VALUE_JSON = 24
+#: the largest valid event as compact JSON: a token as long as one may be, the longest kind, a
+#: 64-character goal and the longest value (token and goal characters need no JSON escaping)
+MAX_EVENT_JSON_BYTES = len(
+    json.dumps(
+        {
+            "token": "t" * MAX_TOKEN_LENGTH,
+            "kind": max(KINDS, key=len).upper(),
+            "goal": "g" * MAX_GOAL_LENGTH,
+            "value": 0,
+        },
+        separators=(",", ":"),
+    )
+) + (MAX_VALUE_JSON - 1)
 
 REASON_DUPLICATE = "duplicate"
 REASON_BOT = "bot"
@@ -59,7 +82,9 @@ class EventError(ValueError):
 
 @dataclass(frozen=True)
 class EventResult:
-    """`counted` is False for a repeat of an event already counted, or a bot's; `reason` says which."""
+    """`counted` is False for a repeat of an event already counted (the same kind on the same
+    decision, any goal; also the retry of a call whose answer was lost after it counted), or a
+    bot's; `reason` says which."""
 
     counted: bool
     reason: str | None = None
@@ -98,8 +123,9 @@ def clean_kind(kind) -> str:
     return text
 
 
-def clean_goal(goal) -> str:
-    """'' for no goal; a goal is 1-64 letters, digits or _ . : / -"""
+def clean_goal(goal, kind: str | None = None) -> str:
+    """'' for no goal; a goal is 1-64 letters, digits or _ . : / - and names what a CLICK or a
+    CONVERSION achieved (an IMPRESSION, one showing, has none)."""
     if goal is None:
         return ""
     if not isinstance(goal, str):
@@ -107,6 +133,8 @@ def clean_goal(goal) -> str:
     goal = goal.strip()
     if goal and not GOAL_RE.match(goal):
         raise EventError("goal", _("use 1-64 letters, digits or _ . : / - (e.g. 'signup')"))
+    if goal and kind == KIND_IMPRESSION:
+        raise EventError("goal", _("an IMPRESSION has no goal; only a CLICK or a CONVERSION does"))
     return goal
 
 
@@ -117,8 +145,10 @@ def clean_value(kind: str, value) -> float | None:
         raise EventError("value", _("only a CONVERSION carries a value"))
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise EventError("value", _("must be a finite number, not %(value)s") % {"value": repr(value)})
-    if abs(value) > MAX_VALUE:
-        raise EventError("value", _("must be between -%(max)s and %(max)s") % {"max": f"{MAX_VALUE:g}"})
+    # bounded (TAILOR["MAX_EVENT_VALUE"]) and not negative: one event must not swamp a review's totals
+    limit = float(tailor_settings.MAX_EVENT_VALUE)
+    if not 0 <= value <= limit:
+        raise EventError("value", _("must be between 0 and %(max)s") % {"max": f"{limit:g}"})
     return float(value)
 
 
@@ -153,24 +183,29 @@ def record_event(
 ) -> EventResult:
     """Record one event against a decision token; raises `EventError` when it cannot be recorded."""
     kind = clean_kind(kind)
-    goal = clean_goal(goal)
+    goal = clean_goal(goal, kind)
     value = clean_value(kind, value)
     claims = read_token(token)
     if claims.bot or (requester is not None and requester.is_bot):
         return EventResult(False, REASON_BOT, claims)
     event = LoggedEvent.from_claims(claims, kind, goal, value, now or timezone.now())
     increments = stats_increments(claims, kind, value)
-    client = get_redis()
     try:
-        if client is not None:
-            counted = append_to_stream(client, event, increments, stats_store())
-        else:
-            counted = append_to_table(event, increments, stats_store())
+        # the database, with or without Redis: Redis may forget or replay, the database's
+        # transaction is what makes this exactly once (see variants.event_log)
+        counted = append_to_table(event, increments, stats_store())
     except EventError:
         raise
     except Exception:
-        logger.warning("could not record a %s event", kind, exc_info=True)
+        # refused loudly: the caller is told to retry, and nothing was counted (the transaction
+        # rolled back), so the retry cannot be a false duplicate
+        logger.error(
+            "could not record a %s event on slot %s: refused, the client may retry", kind, claims.slot_id, exc_info=True
+        )
         raise EventError(None, _("The event could not be recorded right now; try again"), "unavailable") from None
     if counted:
         transaction.on_commit(flush_soon)
+    if counted and kind == KIND_CONVERSION:
+        # the visitor's journey counts it too, only with their personalization consent (rules.journeys)
+        record_conversion(claims.visitor_id, value)
     return EventResult(counted, None if counted else REASON_DUPLICATE, claims)

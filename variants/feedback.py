@@ -1,7 +1,11 @@
 """The feedback loop's read side: which stats store, and each process's allocation weights.
 
-The store: Redis when `TAILOR["REDIS_URL"]` is set (`RedisStatsStore`, shared by every app server),
-else the database (`DatabaseStatsStore`, the embedded default).
+The store: the database (`DatabaseStatsStore`), with or without `TAILOR["REDIS_URL"]`. The counts
+are written in the transaction that logs the event and its durable dedupe mark
+(`variants.event_log`), which is what makes an event count exactly once; Redis, which a restart
+without persistence or a ``FLUSHDB`` empties, is trusted with none of it. Reading them costs one
+query per process per STATS_REFRESH_SECONDS (`RedisStatsStore` remains in the engine for
+simulations and for sites that build a `Feedback` on it themselves).
 
 The weights: each process keeps one `Feedback` with an engine `AllocationTable`. Before deciding a
 page, `ensure_fresh(slots)` looks at the page's learning slots (AB / BANDIT / CONTEXTUAL): when all
@@ -39,7 +43,7 @@ from tailor.redis import get_redis
 from tailor.settings import on_reload, tailor_settings
 from variants.engine.decide import WEIGHTED_POLICIES, Slot
 from variants.engine.policies import AllocationTable, bandit_options
-from variants.engine.stats_store import RedisStatsStore, StatsStore
+from variants.engine.stats_store import StatsStore
 from variants.engine.vocabulary import LEARNING_POLICIES
 from variants.policy_state import DatabasePolicyStates, Entry, PolicyStateStore, RedisPolicyStates
 from variants.stats_db import DatabaseStatsStore
@@ -52,16 +56,13 @@ _store_lock = threading.Lock()
 
 
 def stats_store() -> StatsStore:
-    """The process's stats store, built from the settings (rebuilt when they change)."""
+    """The process's stats store: the database, where counted events add to the arm stats in the
+    same transaction as their dedupe mark (Redis or not; see the module docstring)."""
     global _store
     if _store is None:
         with _store_lock:
             if _store is None:
-                client = get_redis()
-                if client is not None:
-                    _store = RedisStatsStore(client, prefix=tailor_settings.REDIS_PREFIX)
-                else:
-                    _store = DatabaseStatsStore()
+                _store = DatabaseStatsStore()
     return _store
 
 
@@ -259,6 +260,10 @@ class Feedback:
     def allocation(self, slot: Slot, ctx: Mapping) -> tuple[str, Mapping[str, float] | None]:
         """``(bucket, weights)`` for this visitor (weights None before the slot's first refresh)."""
         return self.table.lookup(slot, ctx)
+
+    def evidence(self, slot_id: str, bucket: str):
+        """How far the counts behind a bucket's weights go (`statistics.Evidence`; None before a refresh)."""
+        return self.table.evidence(slot_id, bucket)
 
     def allocations(self, slot_id: str) -> dict[str, dict[str, float]] | None:
         """Every bucket's published weights of one slot."""

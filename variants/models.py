@@ -6,10 +6,14 @@
   per counted event; unique on (token nonce, kind, goal), which is what makes an event count once.
   Only ids from the decision token, the kind, goal, value and time are kept: no IP address, no
   User-Agent, and the visitor id only with their analytics consent;
+- `EventReceipt`: one row per counted (token nonce, kind), unique: what makes a decision count at
+  most once per kind (goals are attributes of that one event), written with the event and its stats;
 - `EventAggregate`: hourly counts per slot, variant, bucket, policy, kind and goal, folded in by
   the background flush (`variants.tasks`) and `manage.py tailor_flush_events`, with the sums of the
   events' inverse propensities (each event keeps its decision's probability) that let a review undo
   a bandit's adaptive allocation. Reviews read these;
+- `EventBreakdown`: the same hourly counts per device, daypart and segment (one row per value of
+  each, not per combination), for the review's breakdowns;
 - `FlushCursor`: how far the Redis event stream has been folded in (moved in the same transaction as
   the aggregates it produced, so a stream entry is aggregated exactly once);
 - `PolicyState`: the learned state of a slot that forgets old results (``half_life``), so a
@@ -68,6 +72,13 @@ class Event(models.Model):
     )
     created_at = models.DateTimeField(_("recorded at"), db_index=True)
     aggregated = models.BooleanField(_("aggregated"), default=False)
+    dims = models.CharField(
+        _("breakdown"),
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=_("The decision's device, daypart and segments, for the review's breakdowns"),
+    )
 
     class Meta:
         constraints = [
@@ -85,6 +96,28 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.goal or ''} on {self.slot_id}/{self.variant_id}".replace("  ", " ")
+
+
+class EventReceipt(models.Model):
+    """One row per (decision token, kind) that was counted: the durable dedupe mark.
+
+    Written in the same transaction as the `Event` row and the arm stats it adds (`variants.event_log`),
+    so an event is either counted with its mark or neither: a retry of an event that never counted is
+    never refused, a retry of one that did is a duplicate. Kept in the database (never only in Redis,
+    which may lose it) for the token's lifetime (TOKEN_MAX_AGE), then pruned by the flush.
+    """
+
+    token_id = models.CharField(_("token id"), max_length=32, help_text=_("The decision token's nonce"))
+    kind = models.CharField(_("kind"), max_length=16, choices=KIND_CHOICES)
+    created_at = models.DateTimeField(_("recorded at"), db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token_id", "kind"], name="tailor_event_once_per_token_kind")]
+        verbose_name = _("event receipt")
+        verbose_name_plural = _("event receipts")
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.token_id}"
 
 
 class EventAggregate(models.Model):
@@ -115,6 +148,39 @@ class EventAggregate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}:00 {self.slot_id}/{self.variant_id} {self.kind}: {self.count}"
+
+
+class EventBreakdown(models.Model):
+    """Hourly counts per slot, variant, kind and one breakdown value (``device``/``daypart``/``segment``),
+    folded in with `EventAggregate`. One row per value of each dimension, not per combination, so
+    the rows grow with the sum of the values (devices + dayparts + segments), never their product.
+    Decisions made while an experiment was paused are left out."""
+
+    DIMENSION_CHOICES = [("device", _("Device")), ("daypart", _("Time of day")), ("segment", _("Segment"))]
+
+    hour = models.DateTimeField(_("hour"), help_text=_("Start of the hour (UTC)"))
+    slot_id = models.CharField(_("slot id"), max_length=255)
+    variant_id = models.CharField(_("variant id"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=16, choices=KIND_CHOICES)
+    dimension = models.CharField(_("dimension"), max_length=16, choices=DIMENSION_CHOICES)
+    value = models.CharField(_("value"), max_length=64, help_text=_("'?' when unknown, '' for no segment"))
+    count = models.BigIntegerField(_("count"), default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "slot_id", "variant_id", "kind", "dimension", "value"],
+                name="tailor_event_breakdown_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["slot_id", "hour"], name="tailor_breakdown_slot_hour")]
+        verbose_name = _("hourly breakdown count")
+        verbose_name_plural = _("hourly breakdown counts")
+
+    def __str__(self) -> str:
+        return (
+            f"{self.hour:%Y-%m-%d %H}:00 {self.slot_id}/{self.variant_id} {self.dimension}={self.value}: {self.count}"
+        )
 
 
 class FlushCursor(models.Model):
@@ -148,7 +214,8 @@ class Experiment(models.Model):
 
     Rows are kept in step with published pages (`cms.experiments.sync_experiments`). What the
     review shows is counted from `started_at` on: resetting the stats moves it, so earlier events
-    stay in the log and the aggregates but no longer count for the experiment.
+    stay in the log and the aggregates but no longer count for the experiment. While `status` is
+    paused, the slot shows its default to everyone (`variants.experiments.pause_experiment`).
     """
 
     STATUS_RUNNING = "running"
@@ -172,6 +239,9 @@ class Experiment(models.Model):
     started_at = models.DateTimeField(
         _("counting since"), null=True, blank=True, help_text=_("Empty: since the first event")
     )
+    paused_at = models.DateTimeField(
+        _("paused since"), null=True, blank=True, help_text=_("While paused, everyone sees the default")
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -182,3 +252,27 @@ class Experiment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slot_name} ({self.page_id})"
+
+
+class VisitorDataRequest(models.Model):
+    """A data request handled in the admin ("Visitor data": an export or an erasure), for the audit
+    trail (Wagtail's log actions point at it). Holds no visitor id or token: only what was done, the
+    reference the editor gave (e.g. a ticket number) and how much was found or removed."""
+
+    KIND_EXPORT = "export"
+    KIND_FORGET = "forget"
+    KIND_CHOICES = [(KIND_EXPORT, _("Export")), (KIND_FORGET, _("Erasure"))]
+
+    kind = models.CharField(_("kind"), max_length=16, choices=KIND_CHOICES)
+    reference = models.CharField(_("reference"), max_length=100, blank=True, default="")
+    summary = models.JSONField(_("summary"), default=dict, help_text=_("Counts of what was found or removed"))
+    created_at = models.DateTimeField(_("handled at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("visitor data request")
+        verbose_name_plural = _("visitor data requests")
+
+    def __str__(self) -> str:
+        label = self.get_kind_display()
+        return f"{label} #{self.pk}" + (f" ({self.reference})" if self.reference else "")

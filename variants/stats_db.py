@@ -19,9 +19,10 @@ from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, OperationalError, connections, models, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from variants.engine.stats_store import ArmStats, Increment, Snapshot, StatsStore, coalesce
-from variants.models import ArmStat
+from variants.engine.stats_store import KINDS, ArmStats, Increment, RedisStatsStore, Snapshot, StatsStore, coalesce
+from variants.models import ArmStat, EventReceipt, FlushCursor
 
 #: rows per INSERT statement (SQLite allows at most 32766 parameters; stay far below)
 _CHUNK = 200
@@ -177,3 +178,55 @@ class DatabaseStatsStore(StatsStore):
 
     def delete_all(self) -> None:
         retry_if_locked(lambda: self._rows.all().delete(), using=self.using)
+
+
+# --- upgrading from Redis-held counts ------------------------------------------------------------
+
+
+def import_redis_state(client, prefix: str, *, now=None) -> tuple[int, int]:
+    """Move what earlier versions kept in Redis under `prefix` into the database, in one transaction:
+    the arm stats hashes (added to `ArmStat`) and the dedupe marks of events counted there (as
+    `EventReceipt` rows, so replaying those events is still a duplicate). Once per prefix: a second
+    call raises ValueError. Returns (counters added, receipts added).
+
+    Their event stream is left where it is: the flush drains it into the aggregates as before.
+    """
+    marker = f"redis-state-imported:{prefix}"
+    redis_store = RedisStatsStore(client, prefix=prefix)
+    stats_prefix = f"{prefix}stats:"
+    slot_ids = []
+    for raw in client.scan_iter(match=_glob(stats_prefix) + "*", count=500):
+        key = raw.decode() if isinstance(raw, bytes) else raw
+        if key.startswith(stats_prefix + "{") and key.endswith("}"):
+            slot_ids.append(key[len(stats_prefix) + 1 : -1])
+    increments = []
+    for slot_id, buckets in redis_store.snapshot(slot_ids).items():
+        for bucket, arms in buckets.items():
+            for arm_id, s in arms.items():
+                counts = (s.impressions, s.clicks, s.conversions)
+                for i, (kind, n) in enumerate(zip(KINDS, counts, strict=True)):
+                    if n or (i == 0 and s.value):
+                        increments.append(Increment(slot_id, arm_id, kind, n, s.value if i == 0 else 0.0, bucket))
+    seen_prefix = f"{prefix}event-seen:"
+    receipts = set()
+    for raw in client.scan_iter(match=_glob(seen_prefix) + "*", count=1000):
+        key = raw.decode() if isinstance(raw, bytes) else raw
+        parts = key[len(seen_prefix) :].split(":", 2)
+        if len(parts) >= 2 and parts[0] and parts[1] in KINDS:
+            receipts.add((parts[0], parts[1]))
+    at = now or timezone.now()
+    with transaction.atomic():
+        if not insert_unless_exists(FlushCursor, {"name": marker, "position": "done", "updated_at": at}, ("name",)):
+            raise ValueError(f"the Redis state under {prefix!r} was imported already")
+        DatabaseStatsStore().increment_many(increments)
+        added = sum(
+            insert_unless_exists(
+                EventReceipt, {"token_id": nonce, "kind": kind, "created_at": at}, ("token_id", "kind")
+            )
+            for nonce, kind in sorted(receipts)
+        )
+    return len({(i.slot_id, i.bucket, i.arm_id) for i in increments}), added
+
+
+def _glob(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

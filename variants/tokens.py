@@ -6,7 +6,7 @@ a forged or tampered token fails the signature and an old one fails `max_age`.
 A decision token carries what recording an event against it needs without any lookup: the slot,
 variant, policy and propensity, the allocation bucket and the stats buckets the event is counted in,
 the visitor's analytics consent at decision time, whether the request came from a bot, and a random
-nonce that makes (token, kind, goal) identify one showing. It is signed, not encrypted: it holds
+nonce that makes (token, kind) identify one showing's event of that kind. It is signed, not encrypted: it holds
 nothing the visitor may not see (their own context keys, e.g. ``device=mobile``).
 """
 
@@ -51,6 +51,8 @@ class DecisionClaims:
     analytics: bool = False
     #: the decision was made for a bot (its events are never counted)
     bot: bool = False
+    #: what reviews break results down by: ``device|daypart|segments`` (`services.breakdown_dims`)
+    dims: str = ""
 
 
 def sign_decision(
@@ -60,6 +62,7 @@ def sign_decision(
     visitor_id: str | None,
     analytics: bool = False,
     bot: bool = False,
+    dims: str = "",
 ) -> str:
     payload = {
         "p": page_id,
@@ -72,7 +75,7 @@ def sign_decision(
         "b": getattr(decision, "bucket", "*"),
         "r": list(decision.reasons)[:10],
         "u": visitor_id,
-        # makes every token unique, so (token, kind, goal) identifies one showing of a decision;
+        # makes every token unique, so (token, kind) identifies one showing's event of that kind;
         # 96 bits, so two tokens sharing one (and an event being wrongly deduplicated) never happens
         "n": secrets.token_urlsafe(12),
     }
@@ -83,6 +86,8 @@ def sign_decision(
         payload["a"] = 1
     if bot:
         payload["bot"] = 1
+    if dims:
+        payload["d"] = dims
     return dump(payload, DECISION_SALT, compress=True)
 
 
@@ -104,6 +109,7 @@ def read_decision_token(token: str) -> DecisionClaims:
             stats_buckets=tuple(str(b) for b in data.get("sb") or ("*",)),
             analytics=bool(data.get("a")),
             bot=bool(data.get("bot")),
+            dims=str(data.get("d") or "")[:255],
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         raise TokenError("malformed", "The token does not describe a decision") from None

@@ -101,19 +101,28 @@ def synthetic_slot(arms: list[str], policy: str, options: Mapping[str, Any], see
 def sandbox() -> Iterator[str]:
     """Run with scratch stats and events, discarded afterwards; yields where ("database" / "redis")."""
     client = get_redis()
+
+    class Rollback(Exception):
+        pass
+
+    # Counted events, their dedupe marks and the arm stats live in the database with or without Redis
+    # (variants.event_log): the scratch ones are rolled back either way.
     if client is not None:
         prefix = f"{tailor_settings.REDIS_PREFIX}simulate-{uuid.uuid4().hex[:8]}:"
         try:
             # No background flush: it would fold the scratch events into the real aggregates.
-            with override_settings(TAILOR={**_user_tailor(), "REDIS_PREFIX": prefix, "FLUSH_INTERVAL_SECONDS": None}):
+            with (
+                override_settings(TAILOR={**_user_tailor(), "REDIS_PREFIX": prefix, "FLUSH_INTERVAL_SECONDS": None}),
+                transaction.atomic(),
+            ):
                 yield "redis"
+                raise Rollback
+        except Rollback:
+            pass
         finally:
             for key in client.scan_iter(match=prefix.replace("[", "\\[") + "*", count=1000):
                 client.delete(key)
         return
-
-    class Rollback(Exception):
-        pass
 
     try:
         with transaction.atomic():

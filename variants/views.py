@@ -14,14 +14,16 @@ batch are still recorded) or the body was not a batch of events; 503 when events
 right now; never a 500. It answers to anyone holding a token, like `recordEvent`: the token is the
 credential. Browsers on ``TAILOR["CORS_ORIGINS"]`` may call it across origins (`tailor.cors`).
 
-Limits: a batch holds at most MAX_BATCH (20) events and the body at most MAX_BODY_BYTES (32 KiB),
-so a batch of 20 of the largest real events fits with room to spare. Measured on the demo page
-(``tests/test_events.py::test_beacon_takes_a_batch_of_20_of_the_largest_real_events``): the largest
-decision token is the hero slot's at a time no variant matches with the weather known and the
-visitor's consent (five reasons, a visitor id): 491 characters; as the largest event, a CONVERSION
-with a 64-character goal and a value, it is 614 bytes of compact JSON, so 20 of them are about 12.3
-KB. 32 KiB leaves 2.6x that for longer variant names and reasons (a token keeps up to 10) and for
-translated reasons, whose UTF-8 takes more bytes. (The former 8 KiB held 13 such events.)
+Limits: a batch holds at most MAX_BATCH (20) events, and the body limit is derived from it so that
+any batch the beacon accepts fits: MAX_BATCH times the largest *valid* event
+(`variants.events.MAX_EVENT_JSON_BYTES`, 4,235 bytes: a token of the 4,096 characters a token may
+have, a 64-character goal, the longest value), in compact JSON with its envelope, plus 64 bytes of
+whitespace per event, rounded up to a KiB: 84 KiB (``tests/test_exactly_once.py`` sends such a
+batch of real, signed tokens). Real events are far smaller: the largest token the demo page makes
+is 491 characters (the hero slot, five reasons, the weather and a visitor id), a 614-byte event, so
+a batch of 20 is about 12.3 KB, well within the 64 KiB browsers allow `sendBeacon`; a larger body
+must come through `fetch`. (The former 32 KiB refused batches of 8 or more valid events with tokens
+near the length limit.)
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from variants.events import EventError, Requester, record_event
+from variants.event_limits import events_limited
+from variants.events import MAX_EVENT_JSON_BYTES, EventError, Requester, record_event
 
 logger = logging.getLogger("tailor.events")
 
-MAX_BODY_BYTES = 32 * 1024
 MAX_BATCH = 20
+#: a batch of MAX_BATCH of the largest valid events, with 64 bytes of whitespace each, rounded up to a KiB
+MAX_BODY_BYTES = -(-(len('{"events":[]}') + MAX_BATCH * (MAX_EVENT_JSON_BYTES + 1 + 64)) // 1024) * 1024
 CONTENT_TYPES = ("application/json", "text/plain", "")
 
 
@@ -96,6 +100,12 @@ def beacon(request):
             _("at most %(limit)d events per request (got %(count)d)") % {"limit": MAX_BATCH, "count": len(events)},
             received=len(events),
         )
+
+    limited = events_limited(request, [item.get("token") if isinstance(item, dict) else None for item in events])
+    if limited is not None:  # TAILOR["RATE_LIMITS"]: nothing of this batch is recorded
+        response = _answer(429, len(events), 0, [{"index": None, "field": None, "message": limited.message}])
+        response["Retry-After"] = str(limited.retry_after)
+        return response
 
     requester = Requester.from_request(request)
     errors, unavailable, counted = [], False, 0

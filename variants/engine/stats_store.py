@@ -36,6 +36,10 @@ exactly under concurrent writers, i.e. increments are atomic, never read-modify-
 
 The reusable contract tests live in ``tests/engine/stats_contract.py``.
 
+Which store Tailor's app uses: the database (`variants.stats_db`), with or without Redis, because
+an event's count must commit in one transaction with its durable dedupe mark (`variants.event_log`);
+`RedisStatsStore` serves simulations and code that builds a `Feedback` on it explicitly.
+
 Redis layout: one hash per slot at ``"{prefix}stats:{<slot_id>}"`` (the braces are a Redis Cluster
 hash tag: everything about a slot lives on one shard), fields ``"<bucket>|<arm_id>|<kind>"`` and
 ``"<bucket>|<arm_id>|value"``, written with pipelined HINCRBY / HINCRBYFLOAT and read with one

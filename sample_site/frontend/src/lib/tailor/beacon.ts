@@ -3,8 +3,8 @@
  * string, which the browser sends as text/plain: a "simple" cross-origin request, no CORS preflight,
  * and it survives the page being unloaded (a click that navigates away still counts).
  *
- * Tailor answers `{received, counted, errors}`; a beacon cannot read it. An event counts once per
- * (token, kind, goal), and never for a bot.
+ * Tailor answers `{received, counted, errors}`; a beacon cannot read it. A decision counts once per
+ * kind (whatever the goal), and never for a bot.
  */
 import type { EventKind } from "@/gql/graphql";
 import { PUBLIC_TAILOR_API } from "./config";
