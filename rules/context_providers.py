@@ -21,6 +21,7 @@ from rules.engine import Context, Fact
 from rules.engine.context import SOURCE_PROVIDER
 from rules.ml import emotion
 from rules.providers.open_meteo import OpenMeteoProvider
+from rules.request_budget import allow_weather
 from tailor.settings import on_reload, tailor_settings
 
 # Django's own in-process cache, used by the provider only while the shared cache is failing.
@@ -73,7 +74,8 @@ def provider_facts(
     facts = []
     if "weather" in needed and "weather" not in ctx and coordinates is not None:
         provider = weather_provider()
-        if provider is not None:
+        # a request looks up at most WEATHER_LOOKUPS_PER_REQUEST cells; past that weather stays unknown
+        if provider is not None and allow_weather(provider.cell(*coordinates).key):
             w = provider.current(*coordinates)
             if w is not None:
                 cell = provider.cell(*coordinates)

@@ -45,10 +45,21 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_CONSENT": {"personalization": False, "analytics": False},
     # How long a visitor profile lives after its last update.
     "PROFILE_RETENTION_DAYS": 180,
+    # Event log rows and hourly aggregates older than this are deleted by `manage.py tailor_purge` (and
+    # the purge task); aggregates hold counts only, no visitor data.
+    "AGGREGATE_RETENTION_DAYS": 400,
+    # How often the purge task runs (enqueued by the event flush task; None: only `tailor_purge` does).
+    "PURGE_INTERVAL_SECONDS": 24 * 3600,
+    # The key decision and visitor tokens are signed with (None: Django's SECRET_KEY), and older keys
+    # still accepted while tokens signed with them live out their lifetime (`tailor.signing`).
+    "SIGNING_KEY": None,
+    "SIGNING_KEY_FALLBACKS": [],
     # Bounds on what a client may send.
+    "MAX_EVENT_VALUE": 1_000_000_000,
     "MAX_TEXT_LENGTH": 2000,
     "MAX_TRAITS": 50,
-    # Events (recordEvent and the beacon). The Redis event stream is capped near this many entries.
+    # The Redis event stream earlier versions wrote was capped near this many entries (events are now
+    # logged in the database; the flush still drains such a stream and warns if it was trimmed).
     "EVENT_LOG_MAXLEN": 1_000_000,
     # Event log rows in the database are kept this long (never less than TOKEN_MAX_AGE: they dedupe).
     "EVENT_LOG_RETENTION_DAYS": 90,
@@ -70,6 +81,35 @@ DEFAULTS: dict[str, Any] = {
     # JSON to URL (None: off) with `Authorization: Bearer SECRET`, waiting at most TIMEOUT seconds.
     # Keys left out keep these defaults.
     "REVALIDATE": {"URL": None, "SECRET": "", "TIMEOUT": 2.0},
+    # What one /graphql/ request may ask for (`cms.graphql_limits`); a request over a limit is refused
+    # with an error naming it. MAX_BODY_BYTES: the POST body or the GET query string; MAX_TOKENS: the
+    # document's tokens; MAX_DEPTH: nested selections; MAX_ALIASES: aliased fields; MAX_COST: fields,
+    # fragments expanded, each 1 and Tailor's heavy ones more (personalizedPage 25). Keys left out keep
+    # these defaults.
+    "GRAPHQL_LIMITS": {
+        "MAX_BODY_BYTES": 64 * 1024,
+        "MAX_TOKENS": 2000,
+        "MAX_DEPTH": 20,
+        "MAX_ALIASES": 30,
+        "MAX_COST": 1000,
+    },
+    # False: introspection (__schema, __type) is refused; __typename still works.
+    "GRAPHQL_INTROSPECTION": True,
+    # A folder of .graphql documents (e.g. the repository's graphql/operations): only those run, sent as
+    # their exact text or by their SHA-256 (`documentId`, or Apollo's extensions.persistedQuery).
+    # None: any document within GRAPHQL_LIMITS.
+    "GRAPHQL_PERSISTED_OPERATIONS": None,
+    # Distinct weather cells one request may look up; past it weather is unknown (with a warning).
+    "WEATHER_LOOKUPS_PER_REQUEST": 3,
+    # Rate limits (`tailor.ratelimit`, the `limits` library; in Redis with REDIS_URL, else per process)
+    # as "N/second|minute|hour|day", None: off. Per visitor and per client address (REMOTE_ADDR: behind
+    # a frontend's server that is the server's) on events (recordEvent, the beacon) and on setConsent.
+    "RATE_LIMITS": {
+        "EVENTS_PER_VISITOR": "600/minute",
+        "EVENTS_PER_ADDRESS": "6000/minute",
+        "CONSENT_PER_VISITOR": "60/minute",
+        "CONSENT_PER_ADDRESS": "1200/minute",
+    },
 }
 
 
@@ -136,12 +176,96 @@ def _revalidate(value: Any) -> dict[str, Any]:
     return merged
 
 
+def _signing_key(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) < 32:
+        raise _invalid("SIGNING_KEY", "expected None or a random string of at least 32 characters")
+    return value
+
+
+def _signing_key_fallbacks(value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(k, str) for k in value):
+        raise _invalid("SIGNING_KEY_FALLBACKS", f"expected a list of keys (strings), got {value!r}")
+    return list(value)
+
+
+def _positive_days(name: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise _invalid(name, f"expected a number of days above 0, got {value!r}")
+        return value
+
+    return check
+
+
+def _max_event_value(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1e12:
+        raise _invalid("MAX_EVENT_VALUE", f"expected a number above 0 and at most 1e12, got {value!r}")
+    return value
+
+
+def _purge_interval(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 60):
+        raise _invalid(
+            "PURGE_INTERVAL_SECONDS", f"expected None or a whole number of seconds, at least 60, got {value!r}"
+        )
+    return value
+
+
+def _graphql_limits(value: Any) -> dict[str, int]:
+    merged = _merged("GRAPHQL_LIMITS", value)
+    for key, limit in merged.items():
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise _invalid("GRAPHQL_LIMITS", f"{key} must be a whole number above 0, got {limit!r}")
+    return merged
+
+
+def _rate_limits(value: Any) -> dict[str, str | None]:
+    from limits import parse  # the rate notation of the library that enforces them (`tailor.ratelimit`)
+
+    merged = _merged("RATE_LIMITS", value)
+    for key, rate in merged.items():
+        try:
+            rate is None or parse(rate)
+        except (ValueError, TypeError):
+            raise _invalid("RATE_LIMITS", f'{key} must be like "600/minute" or None, got {rate!r}') from None
+    return merged
+
+
+def _merged(name: str, value: Any) -> dict[str, Any]:
+    """A dict setting whose keys left out keep their defaults; unknown keys refused."""
+    defaults = DEFAULTS[name]
+    if not isinstance(value, dict):
+        raise _invalid(name, f"expected a dict with some of {', '.join(defaults)}, got {value!r}")
+    unknown = sorted(set(value) - set(defaults))
+    if unknown:
+        raise _invalid(name, f"unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(defaults)}")
+    return {**defaults, **value}
+
+
+def _weather_lookups(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _invalid("WEATHER_LOOKUPS_PER_REQUEST", f"expected a whole number, 0 or more, got {value!r}")
+    return value
+
+
 #: keys whose value is checked (and normalized) when the settings are read: at start-up, in
 #: `cms.apps.CmsConfig.ready`, so a wrong value stops the site with a message saying what is wrong
 VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "CORS_ORIGINS": _cors_origins,
     "GRAPHQL_CACHE_SECONDS": _graphql_cache_seconds,
     "REVALIDATE": _revalidate,
+    "GRAPHQL_LIMITS": _graphql_limits,  # (these three: `cms.graphql_limits`, `tailor.ratelimit`)
+    "RATE_LIMITS": _rate_limits,
+    "WEATHER_LOOKUPS_PER_REQUEST": _weather_lookups,
+    "SIGNING_KEY": _signing_key,
+    "SIGNING_KEY_FALLBACKS": _signing_key_fallbacks,
+    "MAX_EVENT_VALUE": _max_event_value,
+    "PURGE_INTERVAL_SECONDS": _purge_interval,
+    "PROFILE_RETENTION_DAYS": _positive_days("PROFILE_RETENTION_DAYS"),
+    "EVENT_LOG_RETENTION_DAYS": _positive_days("EVENT_LOG_RETENTION_DAYS"),
+    "AGGREGATE_RETENTION_DAYS": _positive_days("AGGREGATE_RETENTION_DAYS"),
 }
 
 

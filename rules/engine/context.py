@@ -31,6 +31,10 @@ fact            value                                                           
 ``last_seen``   ``datetime`` of the previous visit (may be absent)                —
 ``language``    tuple of BCP-47 tags by preference: ``("ko-KR", "ko", "en")``     Language
 ``traits``      ``{key: str | int | float | bool}`` a frontend sends              Trait
+``journey``     `journey.JourneySummary` of the consented profile's session       JourneyMetric
+``journey_stage`` `journey.StageResult`: the funnel stage and why                 InJourneyStage
+``conversion_likelihood`` `prediction.Likelihood` (probability, signals)         LikelyToConvert
+``next_section`` `prediction.NextSection` (Markov row of the current section)     LikelyNextSection
 ==============  ================================================================  ===================
 """
 
@@ -41,7 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .i18n import _
 
@@ -68,7 +72,7 @@ class InvalidContext(ValueError):
 @lru_cache(maxsize=1024)
 def get_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`; raises InvalidContext for anything else."""
-    if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")):
+    if not isinstance(name, str) or not name or len(name) > 64 or name not in _iana_zones():
         raise InvalidContext("timezone", _unknown_zone(name))
     try:
         return ZoneInfo(name)
@@ -76,7 +80,21 @@ def get_zone(name: str) -> ZoneInfo:
         raise InvalidContext("timezone", _unknown_zone(name)) from None
 
 
+@lru_cache(maxsize=1)
+def _iana_zones() -> frozenset[str]:
+    """The IANA zone names (regions such as 'Asia/Seoul', and 'UTC', 'Etc/UTC', 'Etc/GMT-9'), without
+    the system database's own files: 'localtime' (the server's zone), 'Factory', 'posixrules' and the
+    'posix/' and 'right/' (leap-second) copies."""
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in ("localtime", "Factory", "posixrules") and not name.startswith(("posix/", "right/"))
+    )
+
+
 def _unknown_zone(name: object) -> str:
+    if isinstance(name, str) and len(name) > 78:
+        name = name[:77] + "…"  # never echo a megabyte back
     return _("unknown timezone %(name)r; use an IANA name such as 'Asia/Seoul'") % {"name": name}
 
 
@@ -95,11 +113,12 @@ class Context(Mapping[str, Any]):
     `ctx["timezone"]` / `ctx.get("timezone")` and provenance with `ctx.fact("timezone")`.
     """
 
-    __slots__ = ("_facts", "_local_now")
+    __slots__ = ("_facts", "_local_now", "_derived")
 
     def __init__(self, facts: Mapping[str, Fact] | None = None):
         self._facts: dict[str, Fact] = dict(facts or {})
         self._local_now: datetime | None | bool = False  # False = not computed yet
+        self._derived: dict[Any, Any] | None = None
 
     @classmethod
     def build(cls, source: str = SOURCE_INPUT, **values: Any) -> Context:
@@ -114,6 +133,24 @@ class Context(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._facts)
+
+    # `Mapping`'s own get and `in` go through __getitem__ and a KeyError; conditions call them
+    # on every evaluation, so they read the table directly (same answers).
+    def get(self, name: str, default: Any = None) -> Any:
+        fact = self._facts.get(name)
+        return default if fact is None else fact.value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._facts
+
+    def derived(self) -> dict[Any, Any]:
+        """A table for values worked out from this (immutable) context, shared by the conditions
+        that read them (the visitor's local minute, say): worked out once per context, not once per
+        condition. Keys are the reader's own (a module-level object or a tuple starting with one)."""
+        table = self._derived
+        if table is None:
+            table = self._derived = {}
+        return table
 
     def fact(self, name: str) -> Fact | None:
         return self._facts.get(name)
