@@ -7,6 +7,10 @@ DEMO_STAMP = $(VENV)/.installed-demo
 
 .PHONY: demo test lint bench install schema wheel clean
 
+# The sample settings refuse to start with DEBUG off and no real DJANGO_SECRET_KEY (SECURITY.md). The demo
+# and `make schema` are local development: DEBUG on, with a random key kept in .django-secret-key.
+demo schema: export DJANGO_DEBUG ?= 1
+
 # The plugin with the sample site's extra and the tools the tests and `make lint` use.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,7 +59,13 @@ lint: install
 test: lint
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: install
+# The benchmarks also want the [bench] extra (pyinstrument for `--profile`) and wrk for the load part.
+BENCH_STAMP = $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[demo,dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 schema: install

@@ -37,6 +37,11 @@ def opt_out(request) -> Consent | None:
     return None
 
 
+def opted_out(consent: Consent | None) -> bool:
+    """The consent comes from a privacy signal (Sec-GPC / DNT): no visitor token, nothing stored."""
+    return consent is not None and consent.source in ("Sec-GPC", "DNT")
+
+
 def resolve_consent(request, data: Mapping[str, Any], stored: Consent | None) -> Consent:
     refused = opt_out(request)
     if refused is not None:

@@ -15,6 +15,7 @@ from rules.engine import Context, InvalidContext
 from rules.engine.context import FACT_SOURCES
 from rules.engine.vocabulary import DEVICE_CLASSES, EMOTION_LABELS, WEATHER_CONDITIONS
 from rules.profiles import profile_store, set_consent
+from tailor.ratelimit import client_address, hit
 from tailor.signing import TokenError, new_visitor_id, read_visitor_token, sign_visitor, visitor_token_for
 
 
@@ -181,6 +182,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "as_dict"):  # the journey facts (rules.engine.journey / prediction)
+        return _jsonable(value.as_dict())
     return value
 
 
@@ -225,6 +228,25 @@ class ContextView:
         return self.ctx.get(name)
 
 
+class JourneyStageEcho(graphene.ObjectType):
+    """The funnel stage the visitor's journey is in (editors define the stages), and why."""
+
+    stage = graphene.String(description="The stage's slug; null: in no stage yet")
+    name = graphene.String()
+    reason = graphene.String(required=True)
+
+    @staticmethod
+    def resolve_stage(result, info):
+        return result.slug
+
+
+class ConversionLikelihood(graphene.ObjectType):
+    """The predicted probability that this visit converts, and the strongest signals behind it."""
+
+    probability = graphene.Float(required=True)
+    signals = graphene.List(graphene.NonNull(graphene.String), required=True)
+
+
 class ResolvedContext(graphene.ObjectType):
     """The context the decisions were made with; `facts` lists each one with its source."""
 
@@ -240,6 +262,12 @@ class ResolvedContext(graphene.ObjectType):
     segments = graphene.List(graphene.NonNull(graphene.String), description="Slugs of the visitor's segments")
     visit_count = graphene.Int()
     consent = graphene.Field(Consent)
+    journey_stage = graphene.Field(
+        JourneyStageEcho, description="With personalization consent, when the site defines journey stages"
+    )
+    conversion_likelihood = graphene.Field(
+        ConversionLikelihood, description="With personalization consent, when a condition of the page reads it"
+    )
     facts = graphene.List(graphene.NonNull(ContextFact), required=True)
 
     @staticmethod
@@ -271,7 +299,9 @@ class ResolvedContext(graphene.ObjectType):
 
 class ConsentPayload(graphene.ObjectType):
     ok = graphene.Boolean(required=True)
-    visitor_token = graphene.String(description="The visitor's token (new when none was sent)")
+    visitor_token = graphene.String(
+        description="The visitor's token (new when none was sent); null under Sec-GPC: 1 or DNT: 1 (none is issued)"
+    )
     consent = graphene.Field(Consent)
     errors = graphene.List(graphene.NonNull("cms.graphql_types.FieldError"), required=True)
 
@@ -308,13 +338,19 @@ class SetConsent(graphene.Mutation):
                 return ConsentPayload(ok=False, errors=[{"field": "visitorToken", "message": e.message}])
         else:
             visitor_id = new_visitor_id()
+        limited = hit(  # TAILOR["RATE_LIMITS"]: a new visitor counts against the address only
+            "CONSENT", visitors={visitor_id: 1} if visitor_token else None, address=client_address(info.context)
+        )
+        if limited is not None:
+            raise GraphQLError(limited.message, extensions=limited.extensions)
         token = visitor_token or sign_visitor(visitor_id)
         refused = opt_out(request)
         if refused is not None:
-            # Under an opt-out signal nothing new is stored; a withdrawal still erases what was kept.
+            # Under an opt-out signal nothing new is stored and no token is issued; a withdrawal still
+            # erases what was kept.
             if not (personalization or analytics) and profile_store().get(visitor_id) is not None:
                 set_consent(visitor_id, personalization=False, analytics=False)
-            return ConsentPayload(ok=True, visitor_token=token, consent=refused.as_dict(), errors=[])
+            return ConsentPayload(ok=True, visitor_token=None, consent=refused.as_dict(), errors=[])
         profile = set_consent(visitor_id, personalization=personalization, analytics=analytics)
         return ConsentPayload(
             ok=True,
@@ -329,7 +365,11 @@ class SetConsent(graphene.Mutation):
 
 
 class IdentifyVisitorPayload(graphene.ObjectType):
-    visitor_token = graphene.String(required=True, description="Keep it (e.g. in a cookie) and send it back")
+    visitor_token = graphene.String(
+        required=True,
+        description="Keep it (e.g. in a cookie) and send it back. Empty under Sec-GPC: 1 or DNT: 1 (forwarded "
+        "or on this request): no token is issued, so keep no cookie",
+    )
     fresh = graphene.Boolean(required=True, description="A new visitor: none, or no usable token, was sent")
     warnings = graphene.List(
         graphene.NonNull("cms.graphql_types.FieldError"),
@@ -341,16 +381,24 @@ class IdentifyVisitorPayload(graphene.ObjectType):
 class IdentifyVisitor(graphene.Mutation):
     """The visitor's token, for a frontend's proxy/middleware to set as a cookie before the page is
     rendered: the one sent while it is fresh, renewed past half its lifetime, new when none or an
-    invalid one was sent. Records nothing (no visit, no profile)."""
+    invalid one was sent. Records nothing (no visit, no profile). Under Sec-GPC: 1 or DNT: 1 (forwarded
+    or on this request) the token is empty: none is issued."""
 
     class Arguments:
         visitor_token = graphene.String()
+        forwarded_headers = forwarded_headers_argument()
 
     Output = IdentifyVisitorPayload
 
     @staticmethod
-    def mutate(root, info, visitor_token=None):
+    def mutate(root, info, visitor_token=None, forwarded_headers=None):
         info.context.tailor_private = True
+        try:
+            request = visitor_request(info.context, forwarded_headers)
+        except InvalidContext as e:
+            raise GraphQLError(f"{e.field}: {e.message}", extensions={"field": e.field}) from None
+        if opt_out(request) is not None:
+            return IdentifyVisitorPayload(visitor_token="", fresh=not visitor_token, warnings=[])
         warnings = []
         visitor_id = None
         if visitor_token:

@@ -5,15 +5,60 @@ come from the environment.
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "tailor-sample-site-insecure-key-change-me-in-production")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Safe by default: DEBUG only when asked (DJANGO_DEBUG=1, as `make demo` does), and never a public
+# secret key. The key comes from DJANGO_SECRET_KEY; else, for local development only, from a random
+# per-checkout key file (gitignored) that DEBUG creates on first start. With DEBUG off and neither,
+# the site refuses to start: a key everyone can read would let anyone forge decision and visitor tokens.
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+# where that key file is (lower case here and below: not Django settings)
+secret_key_file = Path(os.environ.get("DJANGO_SECRET_KEY_FILE") or BASE_DIR / ".django-secret-key")
+#: keys that are public (in this repository's history, or Django's placeholder): never accepted
+public_secret_keys = frozenset({"tailor-sample-site-insecure-key-change-me-in-production", "change-me", ""})
+
+
+def _secret_key() -> str:
+    key = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+    if not key and secret_key_file.is_file():
+        key = secret_key_file.read_text().strip()
+    if not key and DEBUG:
+        key = secrets.token_urlsafe(50)
+        secret_key_file.write_text(key + "\n")
+        secret_key_file.chmod(0o600)
+    if key in public_secret_keys or key.startswith("django-insecure") or len(key) < 32:
+        raise ImproperlyConfigured(
+            "No usable SECRET_KEY: set DJANGO_SECRET_KEY to a random value of 50 characters or more "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or run with DJANGO_DEBUG=1 for "
+            f"local development (a random key is then kept in {secret_key_file}). A public key lets anyone "
+            "forge Tailor's decision and visitor tokens."
+        )
+    return key
+
+
+SECRET_KEY = _secret_key()
+# Old keys still accepted for signatures while a new SECRET_KEY rolls out (comma separated).
+SECRET_KEY_FALLBACKS = [k.strip() for k in os.environ.get("DJANGO_SECRET_KEY_FALLBACKS", "").split(",") if k.strip()]
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+# HTTPS: behind a TLS-terminating proxy set DJANGO_HTTPS=1 (the proxy must set X-Forwarded-Proto):
+# redirects to https, HSTS, cookies only over https. Off by default so `make demo` works over plain
+# http on 127.0.0.1; `manage.py check --deploy` then lists exactly these (SECURITY.md).
+https = os.environ.get("DJANGO_HTTPS", "0") == "1"  # lower case: not a Django setting
+if https:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("DJANGO_HSTS_INCLUDE_SUBDOMAINS", "1") == "1"
+    SECURE_HSTS_PRELOAD = os.environ.get("DJANGO_HSTS_PRELOAD", "0") == "1"
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "sample_site.home",
@@ -96,7 +141,12 @@ DATABASES = {
     )
 }
 
-AUTH_PASSWORD_VALIDATORS = []
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 LANGUAGE_CODE = "en-us"
 # The site speaks English and Korean: visitors' reasons follow their language (Accept-Language or
 # context.language), editors choose Korean for the admin in their account, and the home page has a
@@ -163,6 +213,11 @@ TAILOR = {
         "SECRET": os.environ.get("TAILOR_REVALIDATE_SECRET", ""),
     },
 }
+# TAILOR_RATE_LIMITS=off: no rate limits (a load benchmark plays thousands of events from one visitor)
+if os.environ.get("TAILOR_RATE_LIMITS") == "off":
+    TAILOR["RATE_LIMITS"] = dict.fromkeys(
+        ("EVENTS_PER_VISITOR", "EVENTS_PER_ADDRESS", "CONSENT_PER_VISITOR", "CONSENT_PER_ADDRESS")
+    )
 
 # wagtail-headless-preview: HomePage's "Frontend" preview mode shows the draft through the frontend's
 # preview route, <TAILOR_FRONTEND_URL>/api/preview?content_type=...&token=... (an empty TAILOR_FRONTEND_URL
@@ -181,5 +236,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"tailor": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "tailor": {"handlers": ["console"], "level": "INFO"},
+        # A 500's traceback in the server's log whatever DEBUG says (Django's own handler for it
+        # prints only with DEBUG on, and mails ADMINS otherwise).
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }

@@ -1,5 +1,10 @@
-"""Signed tokens: `django.core.signing` payloads (HMAC with SECRET_KEY, a salt per purpose, a
-timestamp), so a forged or tampered token fails the signature and an old one fails `max_age`.
+"""Signed tokens: `django.core.signing` payloads (HMAC, a salt per purpose, a timestamp), so a forged
+or tampered token fails the signature and an old one fails `max_age`.
+
+The key: `TAILOR["SIGNING_KEY"]` when set (a key of Tailor's own, so rotating it does not log editors
+out), else Django's SECRET_KEY. Rotation: put the old key in `TAILOR["SIGNING_KEY_FALLBACKS"]` (or, with
+no SIGNING_KEY, Django's SECRET_KEY_FALLBACKS): tokens signed with it keep verifying, new ones are signed
+with the new key; drop it once TOKEN_MAX_AGE / VISITOR_TOKEN_MAX_AGE have passed.
 
 The visitor token lives here because both `rules` (consent, profiles) and `variants` (decisions,
 events) read it; decision tokens, which carry a decision, are built on `load` in `variants.tokens`.
@@ -10,6 +15,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core import signing
 
 from tailor.settings import tailor_settings
@@ -27,8 +33,23 @@ class TokenError(ValueError):
         self.message = message
 
 
+def signing_key() -> str | None:
+    """The key new tokens are signed with (None: Django's SECRET_KEY)."""
+    return tailor_settings.SIGNING_KEY or None
+
+
+def fallback_keys() -> list[str]:
+    """Older keys still accepted: SIGNING_KEY_FALLBACKS, and with no SIGNING_KEY of Tailor's own, also
+    Django's SECRET_KEY_FALLBACKS (while moving from SECRET_KEY to a SIGNING_KEY, list the SECRET_KEY
+    in SIGNING_KEY_FALLBACKS)."""
+    keys = list(tailor_settings.SIGNING_KEY_FALLBACKS or ())
+    if not tailor_settings.SIGNING_KEY:
+        keys += list(getattr(django_settings, "SECRET_KEY_FALLBACKS", ()) or ())
+    return keys
+
+
 def dump(payload: Any, salt: str, *, compress: bool = False) -> str:
-    return signing.dumps(payload, salt=salt, compress=compress)
+    return signing.dumps(payload, key=signing_key(), salt=salt, compress=compress)
 
 
 def load(token: str, salt: str, max_age: int) -> Any:
@@ -36,7 +57,7 @@ def load(token: str, salt: str, max_age: int) -> Any:
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise TokenError("malformed", "The token is empty, too long or not a string")
     try:
-        return signing.loads(token, salt=salt, max_age=max_age)
+        return signing.loads(token, key=signing_key(), fallback_keys=fallback_keys(), salt=salt, max_age=max_age)
     except signing.SignatureExpired:
         raise TokenError("expired", "The token has expired") from None
     except signing.BadSignature:

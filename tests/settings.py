@@ -1,8 +1,14 @@
 """Test settings: the sample site, with fast password hashing and an isolated media root."""
 
+import os
+import secrets
 import tempfile
 
-from sample_site.settings import *  # noqa: F403
+# The sample settings refuse to start with DEBUG off and no secret key: the suite's own random key,
+# inherited by the servers and commands tests start as subprocesses.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+
+from sample_site.settings import *  # noqa: E402, F403
 
 # A host site's app that adds its own condition type through `register_tailor_conditions`.
 INSTALLED_APPS = ["tests.testapp", *INSTALLED_APPS]  # noqa: F405

@@ -10,7 +10,9 @@ from grapple.types.interfaces import get_page_interface
 from grapple.types.pages import get_site_filter, get_specific_page
 
 from rules.context_builder import build_request_context, visitor_language
+from rules.context_consent import opt_out, opted_out
 from rules.engine import InvalidContext
+from rules.request_budget import take_warnings
 from rules.schema import (
     ContextInput,
     ContextView,
@@ -22,7 +24,9 @@ from rules.schema import (
 from tailor.signing import visitor_token_for
 from variants import rendering
 from variants.engine.vocabulary import EVENT_KINDS, POLICIES
+from variants.event_limits import events_limited
 from variants.events import REASON_BOT, REASON_DUPLICATE, EventError, Requester, record_event
+from variants.schema_privacy import ForgetVisitor, export_visitor_data_field
 from variants.services import load_profile, personalize_page
 from variants.tokens import TokenError, new_visitor_id, read_decision_token, read_visitor_token
 
@@ -77,7 +81,9 @@ class PersonalizedPage(graphene.ObjectType):
     page = graphene.NonNull(get_page_interface)
     decisions = graphene.List(graphene.NonNull(Decision), required=True)
     visitor_token = graphene.String(
-        required=True, description="The visitor's token: keep it (e.g. in a cookie) and send it back"
+        required=True,
+        description="The visitor's token: keep it (e.g. in a cookie) and send it back. Empty under Sec-GPC: 1 or "
+        "DNT: 1 (no token is issued; keep no cookie)",
     )
     context = graphene.Field(ResolvedContext, required=True)
     cache_key = graphene.String(
@@ -129,6 +135,8 @@ class PersonalizedPage(graphene.ObjectType):
 
     @staticmethod
     def resolve_visitor_token(result, info):
+        if result.visitor_id is None or opted_out(result.consent):
+            return ""  # Sec-GPC / DNT: no token is issued, so nothing can be keyed to the visitor
         return visitor_token_for(result.visitor_id, getattr(info.context, "tailor_visitor_token", None))
 
     @staticmethod
@@ -200,6 +208,7 @@ class Query:
         content_type=graphene.String(description="With previewToken: the page type, e.g. 'home.homepage'"),
         description="A page with each personalized region resolved for the visitor's context.",
     )
+    export_visitor_data = export_visitor_data_field
     explain_decision = graphene.Field(
         Decision,
         token=graphene.String(required=True),
@@ -232,21 +241,27 @@ class Query:
                 warnings.append({"field": "visitorToken", "message": e.message})
         try:
             visitor = visitor_request(request, forwarded_headers)
+            # Under Sec-GPC / DNT no visitor id is made up and no profile is read (nothing is stored either:
+            # the opt-out means no personalization and no analytics consent).
+            refused = opt_out(visitor) is not None
             rc = build_request_context(
                 visitor,
                 context,
-                visitor_id=visitor_id or new_visitor_id(),
+                visitor_id=visitor_id or (None if refused else new_visitor_id()),
                 path=url_path,
-                profile=load_profile(visitor_id) if visitor_id else None,
+                profile=load_profile(visitor_id) if visitor_id and not refused else None,
             )
         except InvalidContext as e:
             raise context_error(e) from None
         page = _page(info, url_path, in_site, site, preview_token, content_type)
         if page is None:
             return None
+        # GET never changes anything (it may be cached and replayed): no page view, no profile, no consent.
+        record_visit = record_visit and getattr(request, "method", None) != "GET"
         # Reasons and facts' details are worded in the visitor's language, not the calling server's.
         with translation.override(visitor_language(rc.ctx)):
             result = personalize_page(page, rc, preview=bool(preview_token), record_visit=record_visit)
+        warnings.extend(take_warnings())  # e.g. weather left unknown past the request's lookups
         # The personalized blocks inside `page` read the decisions from the request while resolving.
         decisions = getattr(request, "tailor_decisions", None)
         if decisions is None:
@@ -273,7 +288,10 @@ class NotCountedReason(graphene.Enum):
     @property
     def description(self):
         if self == NotCountedReason.DUPLICATE:
-            return "This (token, kind, goal) was counted already"
+            return (
+                "This decision's event of this kind was counted already, whatever the goal (also the "
+                "answer to a retry of a call that counted but whose answer was lost: nothing is counted twice)"
+            )
         return "The decision or this request came from a bot"
 
 
@@ -285,8 +303,9 @@ class RecordEventPayload(graphene.ObjectType):
 
 
 class RecordEvent(graphene.Mutation):
-    """Record an impression, click or conversion against a decision's token. Counted once per
-    (token, kind, goal); bots are not counted. Feeds the slot's learning policy and the reviews."""
+    """Record an impression, click or conversion against a decision's token. Counted at most once per
+    (token, kind): a goal is an attribute of that one event, and an IMPRESSION has none; bots are not
+    counted. An error with no field means it could not be stored now and was not counted: retry. Feeds the slot's learning policy and the reviews."""
 
     class Arguments:
         token = graphene.String(required=True, description="The decision's token")
@@ -300,6 +319,9 @@ class RecordEvent(graphene.Mutation):
     @staticmethod
     def mutate(root, info, token, kind, goal=None, value=None, forwarded_headers=None):
         info.context.tailor_private = True
+        limited = events_limited(info.context, [token])  # TAILOR["RATE_LIMITS"]
+        if limited is not None:
+            raise GraphQLError(limited.message, extensions=limited.extensions)
         try:
             # Sent by a frontend's server on the visitor's behalf: judged by the visitor's User-Agent.
             requester = Requester.from_request(visitor_request(info.context, forwarded_headers))
@@ -314,3 +336,4 @@ class RecordEvent(graphene.Mutation):
 
 class Mutation:
     record_event = RecordEvent.Field()
+    forget_visitor = ForgetVisitor.Field()

@@ -23,6 +23,9 @@ backend, queue ``"default"``):
   This is django-tasks' default when ``TASKS`` is not set, and the demo's: no worker to run, but
   one request per interval per process pays for one flush batch (FLUSH_BATCH_SIZE bounds it).
 
+The flush task also enqueues `purge_task` (retention: `manage.py tailor_purge`) once every
+``TAILOR["PURGE_INTERVAL_SECONDS"]`` (a day) across all processes.
+
 A site may also leave the enqueueing off (``FLUSH_INTERVAL_SECONDS: None``) and run
 ``manage.py tailor_flush_events`` itself (from cron, or ``--every 60`` as a long-running process);
 the command flushes synchronously, everything pending. Any number of flushes may run at once: each
@@ -42,6 +45,7 @@ from django_tasks import TaskResult, task
 
 from tailor.settings import on_reload, tailor_settings
 from variants.aggregation import flush_events
+from variants.privacy import purge, purge_due
 
 logger = logging.getLogger("tailor.events")
 
@@ -50,7 +54,27 @@ logger = logging.getLogger("tailor.events")
 def flush_events_task(batch_size: int | None = None, max_batches: int | None = 1) -> dict:
     """Fold pending events into the hourly aggregates: `max_batches` batches of `batch_size` (default
     FLUSH_BATCH_SIZE) per source (None: until nothing is left). Returns what it did, JSON-safe."""
-    return flush_events(batch_size=batch_size, max_batches=max_batches).as_dict()
+    done = flush_events(batch_size=batch_size, max_batches=max_batches).as_dict()
+    purge_soon()
+    return done
+
+
+@task()
+def purge_task(batch_size: int = 1000, max_batches: int | None = 50) -> dict:
+    """Delete what is past its retention window (`variants.privacy.purge`: profiles, event log,
+    receipts, aggregates), at most `max_batches` batches per kind. Returns the counts, JSON-safe."""
+    return purge(batch_size=batch_size, max_batches=max_batches).counts
+
+
+def purge_soon() -> TaskResult | None:
+    """Enqueue `purge_task` once per TAILOR["PURGE_INTERVAL_SECONDS"] across all processes (the flush
+    task calls this, so a site whose events are flushed is also purged; None: only `tailor_purge`).
+    Never raises."""
+    try:
+        return purge_task.enqueue() if purge_due() else None
+    except Exception:
+        logger.warning("could not enqueue the retention purge", exc_info=True)
+        return None
 
 
 _lock = threading.Lock()

@@ -7,6 +7,8 @@ from tests.services import CHROMIUM_ARGS, require_chromium
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it are
 # still plain synchronous calls, so Django's async-safety guard would refuse them.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# The demo admin's password: `tailor_demo` makes a random one unless this is set (the tests log in with it).
+DEMO_PASSWORD = os.environ.setdefault("TAILOR_DEMO_PASSWORD", "browser-tests-demo-password")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.management import call_command
 
@@ -40,7 +42,7 @@ def test_editor_adds_a_lunchtime_variant_and_graphql_serves_it(page, live_server
 
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "admin")
-    page.fill("#id_password", "tailor-demo")
+    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
     page.click("button[type=submit]")
     page.wait_for_url("**/admin/")
 

@@ -25,7 +25,7 @@ def log_in_as_korean_editor(page, live_server) -> None:
     profile.save()
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "admin")
-    page.fill("#id_password", "tailor-demo")
+    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
     page.click("button[type=submit]")
     page.wait_for_url("**/admin/")
 

@@ -21,7 +21,7 @@ PREVIEW_LOADED = """() => {
 def log_in(page, live_server) -> None:
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "admin")
-    page.fill("#id_password", "tailor-demo")
+    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
     page.click("button[type=submit]")
     page.wait_for_url("**/admin/")
 

@@ -4,7 +4,7 @@
  * On a page request without the `tailor_visitor` cookie, ask Tailor for a visitor token
  * (`identifyVisitor`, which records nothing), set it as an httpOnly cookie (one year, SameSite=Lax)
  * and hand it to the page in a request header, so the very first page view is already decided for
- * this visitor.
+ * this visitor. Under `Sec-GPC: 1` or `DNT: 1` it sets no cookie (Tailor issues no token then).
  *
  * It also tells the page to count the visit: the matcher below skips prefetches (Next's router and
  * the browser's), so a prefetched page is decided with `recordVisit: false` and counted only when it
@@ -18,6 +18,7 @@ import {
   VISITOR_TOKEN_HEADER,
   visitorCookieOptions,
 } from "@/lib/tailor/config";
+import { optedOut } from "@/lib/tailor/forward";
 import { identifyVisitor } from "@/lib/tailor/visitor";
 
 export async function proxy(request: NextRequest) {
@@ -25,6 +26,13 @@ export async function proxy(request: NextRequest) {
   for (const name of INTERNAL_HEADERS) requestHeaders.delete(name); // only this proxy sets them
   // A view is a GET: server actions (POST) re-render the page without being a new view.
   if (request.method === "GET" && !isPrefetch(request)) requestHeaders.set(RECORD_VISIT_HEADER, "1");
+
+  // Sec-GPC / DNT: no visitor token, no cookie (and one kept from before is dropped)
+  if (optedOut(request.headers)) {
+    const response = NextResponse.next({ request: { headers: requestHeaders } });
+    if (request.cookies.get(VISITOR_COOKIE)) response.cookies.delete(VISITOR_COOKIE);
+    return response;
+  }
 
   if (request.cookies.get(VISITOR_COOKIE)?.value) {
     return NextResponse.next({ request: { headers: requestHeaders } });

@@ -7,7 +7,7 @@ import { cookies, headers } from "next/headers";
 import { type ConsentSource, SetConsentDocument } from "@/gql/graphql";
 import { tailorRequest, TailorGraphQLError } from "@/lib/tailor/client";
 import { VISITOR_COOKIE, visitorCookieOptions } from "@/lib/tailor/config";
-import { forwardedHeaders } from "@/lib/tailor/forward";
+import { forwardedHeaders, optedOut } from "@/lib/tailor/forward";
 import { identifyVisitor } from "@/lib/tailor/visitor";
 
 export interface ConsentResult {
@@ -64,6 +64,7 @@ export async function saveConsent(personalization: boolean, analytics: boolean):
 export async function renewVisitorCookie(): Promise<void> {
   const requestHeaders = await headers();
   const cookieStore = await cookies();
+  if (optedOut(requestHeaders)) return; // Sec-GPC / DNT: no visitor cookie
   const token = await identifyVisitor(cookieStore.get(VISITOR_COOKIE)?.value ?? null);
   if (token) cookieStore.set(VISITOR_COOKIE, token, visitorCookieOptions(requestHeaders));
 }

@@ -1,15 +1,25 @@
 import json
 import os
+import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
 
-from rules.models import Segment
-from sample_site.home.demo import KOREAN_SLUG, MOBILE_EVENING_READERS, home_body, korean_home_body
+from rules.models import JourneyStage, Segment
+from sample_site.home.demo import (
+    JOURNEY_STAGES,
+    KOREAN_SLUG,
+    MOBILE_EVENING_READERS,
+    home_body,
+    korean_home_body,
+    shop_pages,
+)
 from sample_site.home.models import HomePage
 
 DEMO_USERNAME = "admin"
@@ -26,16 +36,40 @@ class Command(BaseCommand):
         self.ensure_segments()
         page = self.ensure_home_page()
         korean = self.ensure_korean_home_page(page)
-        password = os.environ.get("TAILOR_DEMO_PASSWORD", "tailor-demo")
+        self.ensure_journey_demo(page)
         user, created = get_user_model().objects.get_or_create(
             username=DEMO_USERNAME, defaults={"email": "admin@example.com"}
         )
+        # Never a constant: TAILOR_DEMO_PASSWORD when set (checked by AUTH_PASSWORD_VALIDATORS), else a
+        # random one made for this database, printed once (a re-run on the same database prints a new one).
+        password = os.environ.get("TAILOR_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+        try:
+            validate_password(password, user)
+        except ValidationError as e:
+            raise CommandError(f"TAILOR_DEMO_PASSWORD: {' '.join(e.messages)}") from None
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
         self.stdout.write(self.style.SUCCESS(f"Demo page: {page.title} ({page.url_path})"))
         self.stdout.write(self.style.SUCCESS(f"Korean demo page: {korean.title} ({korean.url_path})"))
         self.stdout.write(f"Admin: http://127.0.0.1:8000/admin/  username: {DEMO_USERNAME}  password: {password}")
+
+    def ensure_journey_demo(self, home: HomePage) -> None:
+        """The funnel's stages and a small shop (products, about, pricing with its `next-step` slot)."""
+        for data in JOURNEY_STAGES:
+            stage, _ = JourneyStage.objects.get_or_create(slug=data["slug"], defaults={"name": data["name"]})
+            stage.name, stage.order, stage.enabled = data["name"], data["order"], True
+            stage.conditions = json.dumps(data["conditions"])
+            stage.full_clean()
+            stage.save()
+        for slug, title, body in shop_pages():
+            page = home.get_children().filter(slug=slug).specific().first()
+            if page is None:
+                page = HomePage(title=title, slug=slug, body=json.dumps(body))
+                home.add_child(instance=page)
+            else:
+                page.title, page.body = title, json.dumps(body)
+            page.save_revision(log_action=False).publish(log_action=False)
 
     def ensure_segments(self) -> None:
         data = dict(MOBILE_EVENING_READERS)

@@ -122,7 +122,8 @@ export default async function Page({ params, searchParams }: Props) {
           ))}
         </ul>
       ) : null}
-      {!preview && decisions && decisions.visitorToken !== visitorToken ? <RenewVisitorCookie /> : null}
+      {/* an empty token: Sec-GPC / DNT, none issued, so none to store */}
+      {!preview && decisions?.visitorToken && decisions.visitorToken !== visitorToken ? <RenewVisitorCookie /> : null}
       {!preview ? <ConsentBanner consent={decisions?.context.consent ?? null} /> : null}
     </>
   );

@@ -51,6 +51,14 @@ export interface HeaderSource {
   get(name: string): string | null;
 }
 
+/**
+ * The visitor's browser sends a privacy signal (`Sec-GPC: 1` or `DNT: 1`): Tailor issues no visitor
+ * token then, so keep no visitor cookie either (and drop one set before).
+ */
+export function optedOut(source: HeaderSource): boolean {
+  return source.get("Sec-GPC")?.trim() === "1" || source.get("DNT")?.trim() === "1";
+}
+
 /** The visitor's forwardable headers, as `forwardedHeaders: [{name, value}]`. */
 export function forwardedHeaders(source: HeaderSource): HeaderInput[] {
   const forwarded: HeaderInput[] = [];
