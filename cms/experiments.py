@@ -8,7 +8,8 @@ the pure statistics engine (`variants.engine.statistics.analyse`). Nothing here 
 statistic itself.
 
 Who may see it: users with the "Can review experiments" permission (``tailor_variants.review_experiment``),
-which is separate from editing pages.
+which is separate from editing pages. Pausing and resuming change what the live page shows at once, so
+they also need the permission to publish the page; declaring a winner needs the permission to edit it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
@@ -41,12 +42,16 @@ from variants.engine.vocabulary import (
     SLOT_POLICIES,
 )
 from variants.experiments import (
+    Breakdown,
     ExperimentActionError,
     Review,
+    breakdowns,
     declare_winner,
     live_slot,
     near_duplicates,
+    pause_experiment,
     reset_experiment,
+    resume_experiment,
     sync_experiments,
 )
 from variants.experiments import review as review_of
@@ -264,6 +269,95 @@ def chart_series(r: Review) -> tuple[list[ChartSeries], list[ChartSeries]]:
     )
 
 
+#: how the breakdowns name their dimensions and the known values of device and daypart
+_DIMENSION_LABELS = {
+    "device": lambda: gettext("By device"),
+    "daypart": lambda: gettext("By time of day (the visitor's clock)"),
+    "segment": lambda: gettext("By segment"),
+}
+_VALUE_LABELS = {
+    ("device", "mobile"): lambda: pgettext("device", "mobile"),
+    ("device", "tablet"): lambda: pgettext("device", "tablet"),
+    ("device", "desktop"): lambda: pgettext("device", "desktop"),
+    ("device", "bot"): lambda: pgettext("device", "bot"),
+    ("daypart", "morning"): lambda: pgettext("daypart", "morning"),
+    ("daypart", "afternoon"): lambda: pgettext("daypart", "afternoon"),
+    ("daypart", "evening"): lambda: pgettext("daypart", "evening"),
+    ("daypart", "night"): lambda: pgettext("daypart", "night"),
+}
+
+
+def _value_label(dimension: str, value: str, segment_names: dict[str, str]) -> str:
+    if value == "?":
+        return gettext("unknown") if dimension != "segment" else gettext("unknown (no consent)")
+    if dimension == "segment":
+        return segment_names.get(value, value) if value else gettext("in no segment")
+    label = _VALUE_LABELS.get((dimension, value))
+    return label() if label else value
+
+
+def _verdict(a) -> str:
+    if a is None:
+        return gettext("No impressions")
+    if not a.ready:
+        return gettext("Too little data to tell")
+    if a.winner is not None:
+        return gettext("%(name)s wins here") % {"name": a.winner.counts.name}
+    return gettext("%(name)s leads; not clearly best") % {"name": a.leader.counts.name}
+
+
+def breakdown_tables(r: Review, parts: list[Breakdown]) -> list[dict]:
+    """The breakdowns as the detail page shows them: per dimension, one row per audience with each
+    arm's rate and interval, and a verdict that calls a winner only with enough data."""
+    if r.analysis is None:
+        return []
+    from rules.segments import segment_index  # the segments' names, as editors know them
+
+    names = segment_index().names
+    arms = [(a.id, a.counts.name) for a in r.analysis.arms]
+    tables = []
+    for part in parts:
+        rows = []
+        for cell in part.cells:
+            a = cell.analysis
+            per_arm = []
+            for arm_id, _name in arms:
+                res = next((x for x in a.arms if x.id == arm_id), None) if a else None
+                if res is None or not res.counts.impressions:
+                    per_arm.append({"rate": "—", "ci": "", "n": 0, "c": 0})
+                    continue
+                per_arm.append(
+                    {
+                        "rate": _fmt_pct(res.rate, 1),
+                        "ci": f"{_fmt_pct(res.ci_low, 1)} – {_fmt_pct(res.ci_high, 1)}",
+                        "n": res.counts.impressions,
+                        "c": res.counts.conversions,
+                        "winner": a.winner is not None and a.winner.id == arm_id,
+                    }
+                )
+            rows.append(
+                {
+                    "value": cell.value,
+                    "label": _value_label(part.dimension, cell.value, names),
+                    "impressions": a.impressions if a else 0,
+                    "arms": per_arm,
+                    "verdict": _verdict(a),
+                    "has_winner": a is not None and a.winner is not None,
+                }
+            )
+        tables.append(
+            {
+                "dimension": part.dimension,
+                "title": _DIMENSION_LABELS[part.dimension](),
+                "arms": [n for _i, n in arms],
+                "rows": rows,
+                "comparisons": part.comparisons,
+                "confidence": f"{part.confidence * 100:.4g}%",
+            }
+        )
+    return tables
+
+
 class ExperimentDetailView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "tailor_cms/experiments/detail.html"
     header_icon = "crosshairs"
@@ -324,7 +418,18 @@ class ExperimentDetailView(WagtailAdminTemplateMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         r = self.review
         rate, share = chart_series(r)
+        can_publish = self.experiment.page.permissions_for_user(self.request.user).can_publish()
+        paused = self.experiment.status == Experiment.STATUS_PAUSED
+        running = self.experiment.status == Experiment.STATUS_RUNNING
         context.update(
+            breakdowns=breakdown_tables(r, breakdowns(r)),
+            paused=paused,
+            pause_url=reverse("tailor_experiments:pause", args=[self.experiment.pk])
+            if can_publish and running and r.slot is not None and r.slot.variants
+            else "",
+            resume_url=reverse("tailor_experiments:resume", args=[self.experiment.pk])
+            if can_publish and paused
+            else "",
             experiment=self.experiment,
             review=r,
             analysis=r.analysis,
@@ -496,3 +601,39 @@ class DeclareWinnerView(ExperimentActionView):
             text = gettext("%(variant)s is now the default of %(slot)s in a new draft; publish the page to apply it.")
         messages.success(request, text % {"variant": name, "slot": self.experiment.slot_name})
         return redirect(self.detail_url)
+
+
+class _StatusActionView(ExperimentActionView):
+    """Pause or resume: a POST from the detail page's button (changes the live page: publish permission)."""
+
+    page_action = "publish"
+    http_method_names = ["get", "post"]
+
+    def get(self, request, *args, **kwargs):
+        return redirect(self.detail_url)
+
+    def act(self, user) -> str:
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        try:
+            text = self.act(request.user)
+        except ExperimentActionError as e:
+            messages.error(request, str(e))
+        else:
+            messages.success(request, text % {"slot": self.experiment.slot_name})
+        return redirect(self.detail_url)
+
+
+class PauseExperimentView(_StatusActionView):
+    def act(self, user) -> str:
+        pause_experiment(self.experiment, user)
+        return gettext(
+            "%(slot)s is paused: every visitor sees the default content, and nothing is counted until you resume it."
+        )
+
+
+class ResumeExperimentView(_StatusActionView):
+    def act(self, user) -> str:
+        resume_experiment(self.experiment, user)
+        return gettext("%(slot)s is running again: the variants are shown and counted.")

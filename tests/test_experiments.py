@@ -73,7 +73,8 @@ def test_before_any_traffic_nothing_is_called_best(admin_client, cta):
 
 def test_the_log_keeps_each_decisions_propensity_in_every_state_backend(home_page, state_backend):
     out = simulate("--seed", "3", "--visitors", "200", "--rates", RATES)
-    assert f"from {state_backend}" in out
+    # recorded in the database's event log with or without Redis (exactly once: see variants.event_log)
+    assert "event(s) folded into hourly aggregates" in out
     exp = cta_of()
     rows = EventAggregate.objects.filter(slot_id=exp.slot_id, kind="impression")
     # a bandit's propensity is at most 1, so each impression weighs at least 1, and some far more
@@ -343,3 +344,68 @@ def test_the_report_itself_exports_as_csv(admin_client, simulated):
     ]  # fmt: skip
     cta = next(r for r in rows[1:] if r[0] == "Tailor demo" and r[1] == "cta")
     assert int(cta[4]) >= 900 and cta[5] == "Start free trial"
+
+
+# --- what API visitors are told: "best" only past the minimum sample --------------------------------
+
+CTA_REASONS = 'query { personalizedPage(urlPath: "/", inSite: true) { decisions { slot variantName reasons token } } }'
+EXPLAIN_REASONS = "query ($t: String!) { explainDecision(token: $t) { reasons } }"
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+
+def api_cta_reasons(gql, visitors: int = 40) -> list[tuple[str, str, str]]:
+    """(variant name, learning reason, token) of the demo cta for fresh visitors, through GraphQL."""
+    out = []
+    for _ in range(visitors):
+        body = gql(CTA_REASONS, HTTP_USER_AGENT=BROWSER_UA)
+        d = next(d for d in body["data"]["personalizedPage"]["decisions"] if d["slot"] == "cta")
+        out.append((d["variantName"], d["reasons"][-1], d["token"]))
+    return out
+
+
+def test_api_visitors_are_not_told_of_a_best_variant_before_any_traffic(home_page, gql):
+    reasons = api_cta_reasons(gql, 12)
+    assert all(r.startswith("Exploring: ") for _, r, _ in reasons), reasons
+
+
+def test_api_visitors_hear_leading_so_far_before_the_minimum_sample(home_page, gql):
+    simulate("--seed", "1", "--visitors", "60", "--rates", RATES)
+    assert review(cta_of()).analysis.leader is None  # below the minimum sample
+    reasons = api_cta_reasons(gql)
+    assert not any("Best so far" in r or "best" in r.replace("too early to call it best", "") for _, r, _ in reasons)
+    leading = [(name, r, t) for name, r, t in reasons if r.startswith("Leading so far: ")]
+    assert leading and all(r.endswith("(Thompson sampling, too early to call it best)") for _, r, _ in leading)
+    assert len({name for name, _, _ in leading}) == 1  # one leader
+    # the explanation of a decision says the same
+    assert gql(EXPLAIN_REASONS, {"t": leading[0][2]})["data"]["explainDecision"]["reasons"][-1] == leading[0][1]
+
+
+def test_api_visitors_hear_best_so_far_once_the_sample_is_enough(simulated, gql):
+    assert review(cta_of()).analysis.leader.counts.name == "Start free trial"
+    reasons = api_cta_reasons(gql, 20)
+    best = {name for name, r, _ in reasons if r.startswith("Best so far: ")}
+    assert best == {"Start free trial"}
+    assert all(r.startswith("Exploring: ") for name, r, _ in reasons if name != "Start free trial")
+
+
+def test_the_page_editor_links_to_each_regions_experiment(admin_client, home_page):
+    sync_experiments()
+    html = admin_client.get(f"/admin/pages/{home_page.pk}/edit/").content.decode()
+    experiments = Experiment.objects.filter(page=home_page)
+    assert experiments.count() >= 2
+    assert f"{REPORT}?page={home_page.pk}" in html
+    for exp in experiments:
+        assert f'href="{REPORT}{exp.pk}/"' in html
+        assert f"Experiment: {exp.slot_name}" in html
+
+
+def test_the_page_editor_shows_no_experiment_links_to_an_editor_who_cannot_review(client, home_page):
+    sync_experiments()
+    editors = Group.objects.get(name="Editors") if Group.objects.filter(name="Editors").exists() else None
+    if editors is None:
+        pytest.skip("the demo has no Editors group")
+    user = get_user_model().objects.create_user("plain-editor", password="x")
+    user.groups.add(editors)
+    client.force_login(user)
+    html = client.get(f"/admin/pages/{home_page.pk}/edit/").content.decode()
+    assert REPORT not in html

@@ -2,7 +2,7 @@
 
 `flush_events()` reads the events not yet folded in, from the `Event` table and (with Redis) from the
 event stream, and adds them to `EventAggregate` rows (one per UTC hour, page, slot, variant, bucket,
-policy, kind and goal: what reviews read), in batches of FLUSH_BATCH_SIZE. Then it prunes log rows
+policy, kind and goal: what reviews read; and `EventBreakdown` rows per device, daypart and segment), in batches of FLUSH_BATCH_SIZE. Then it prunes log rows
 past EVENT_LOG_RETENTION_DAYS. Who calls it: `manage.py tailor_flush_events`, and the background
 task of `variants.tasks` that recording events enqueues.
 
@@ -28,14 +28,16 @@ from django.utils import timezone
 
 from tailor.redis import get_redis
 from tailor.settings import tailor_settings
+from variants.engine.vocabulary import BREAKDOWN_DIMENSIONS, PAUSED_BUCKET
 from variants.event_log import Row, prune_table, stream_key, stream_rows, text
-from variants.models import Event, EventAggregate, FlushCursor
+from variants.models import Event, EventAggregate, EventBreakdown, FlushCursor
 from variants.stats_db import retry_if_locked, upsert_add
 
 logger = logging.getLogger("tailor.events")
 
 _AGGREGATE_KEYS = ("hour", "page_id", "slot_id", "variant_id", "bucket", "policy", "kind", "goal")
 _AGGREGATE_SUMS = ("count", "value", "weight", "weight_sq")
+_BREAKDOWN_KEYS = ("hour", "slot_id", "variant_id", "kind", "dimension", "value")
 
 
 @dataclass
@@ -68,7 +70,7 @@ def _hour(at: datetime) -> datetime:
 def _aggregate(rows: Iterable[Row]) -> list[tuple]:
     """Rows of events -> upsert rows (the `_AGGREGATE_KEYS`, then count and value)."""
     groups: dict[tuple, list] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
-    for at, page_id, slot_id, variant_id, bucket, policy, kind, goal, value, probability in rows:
+    for at, page_id, slot_id, variant_id, bucket, policy, kind, goal, value, probability, _dims in rows:
         acc = groups[(_hour(at), page_id or 0, slot_id, variant_id, bucket, policy, kind, goal)]
         acc[0] += 1
         acc[1] += value or 0.0
@@ -78,9 +80,38 @@ def _aggregate(rows: Iterable[Row]) -> list[tuple]:
     return [(*key, *acc) for key, acc in sorted(groups.items())]
 
 
+def _breakdowns(rows: Iterable[Row]) -> list[tuple]:
+    """Rows of events -> `EventBreakdown` upsert rows: one count per value of each breakdown dimension
+    (a visitor in several segments counts in each); events without dimensions, and those of decisions
+    made while the experiment was paused, add nothing."""
+    groups: dict[tuple, int] = defaultdict(int)
+    for at, _page, slot_id, variant_id, bucket, _policy, kind, _goal, _value, _p, dims in rows:
+        if not dims or bucket == PAUSED_BUCKET:
+            continue
+        parts = dims.split("|")
+        if len(parts) != len(BREAKDOWN_DIMENSIONS):
+            continue
+        hour = _hour(at)
+        for dimension, raw in zip(BREAKDOWN_DIMENSIONS, parts, strict=True):
+            values = raw.split(",") if dimension == "segment" and raw not in ("", "?") else [raw]
+            for v in dict.fromkeys(values):
+                groups[(hour, slot_id, variant_id, kind, dimension, v[:64])] += 1
+    return [(*key, n) for key, n in sorted(groups.items())]
+
+
+def _upsert(rows: list[Row]) -> int:
+    aggregates = _aggregate(rows)
+    upsert_add(EventAggregate, _AGGREGATE_KEYS, _AGGREGATE_SUMS, aggregates)
+    breakdowns = _breakdowns(rows)
+    if breakdowns:
+        upsert_add(EventBreakdown, _BREAKDOWN_KEYS, ("count",), breakdowns)
+    return len(aggregates)
+
+
 def _flush_table_batch(limit: int) -> tuple[int, int]:
     fields = (
-        "id", "created_at", "page_id", "slot_id", "variant_id", "bucket", "policy", "kind", "goal", "value", "probability"
+        "id", "created_at", "page_id", "slot_id", "variant_id", "bucket", "policy", "kind", "goal", "value", "probability",
+        "dims",
     )  # fmt: skip
     with transaction.atomic():
         pending = Event.objects.filter(aggregated=False).order_by("id")
@@ -93,9 +124,8 @@ def _flush_table_batch(limit: int) -> tuple[int, int]:
         # claims them; a concurrent flusher without row locks (SQLite) finds fewer and backs off
         if Event.objects.filter(id__in=ids, aggregated=False).update(aggregated=True) != len(ids):
             raise _Raced
-        aggregates = _aggregate(r[1:] for r in rows)
-        upsert_add(EventAggregate, _AGGREGATE_KEYS, _AGGREGATE_SUMS, aggregates)
-    return len(rows), len(aggregates)
+        aggregates = _upsert([r[1:] for r in rows])
+    return len(rows), aggregates
 
 
 def _flush_stream_batch(client, limit: int) -> tuple[int, int]:
@@ -110,10 +140,9 @@ def _flush_stream_batch(client, limit: int) -> tuple[int, int]:
         # compare-and-set: a concurrent flusher that read the same position loses here and rolls back
         if FlushCursor.objects.filter(pk=cursor.pk, position=start).update(position=last) != 1:
             raise _Raced
-        aggregates = _aggregate(stream_rows(entries))
-        upsert_add(EventAggregate, _AGGREGATE_KEYS, _AGGREGATE_SUMS, aggregates)
+        aggregates = _upsert(stream_rows(entries))
     _warn_if_trimmed(client, key, start)
-    return len(entries), len(aggregates)
+    return len(entries), aggregates
 
 
 def _stream_id(value: str) -> tuple[int, int]:

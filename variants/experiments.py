@@ -5,7 +5,15 @@ experiment's hourly aggregates (`EventAggregate`: impressions, the slot's succes
 inverse-propensity sums that undo a bandit's adaptive allocation) from its `started_at` on, and hands
 the counts to the pure statistics engine (`variants.engine.statistics.analyse`). Nothing here
 computes a statistic itself. The admin's report and detail pages (`cms.experiments`) and
-`manage.py tailor_simulate` read experiments through these two functions.
+`manage.py tailor_simulate` read experiments through these two functions; `breakdowns` splits a
+review by device, daypart and segment (`EventBreakdown`).
+
+Pausing (`pause_experiment`) shows every visitor the slot's default content until `resume_experiment`:
+the compiled page carries the paused state (read when the page is compiled; pausing and resuming
+bump the shared rules version that compiled pages are cached under, so deciding still runs no SQL),
+and decisions made while paused are marked (bucket ``paused``): their events stay in the event log
+but count neither for the bandit's arm stats nor for this review, so the experiment's numbers are
+those of the time it ran.
 """
 
 from __future__ import annotations
@@ -22,12 +30,20 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from wagtail.models import Page, get_page_models
 
+from rules.segments import bump_rules_version
 from variants.compiler import compiled_page, stream_fields
 from variants.engine import Slot
-from variants.engine.statistics import Analysis, ArmCounts, analyse
-from variants.engine.vocabulary import DEFAULT_VARIANT, KIND_CONVERSION, KIND_IMPRESSION, POLICY_AB
+from variants.engine.statistics import ALPHA, Analysis, ArmCounts, analyse
+from variants.engine.vocabulary import (
+    BREAKDOWN_DIMENSIONS,
+    DEFAULT_VARIANT,
+    KIND_CONVERSION,
+    KIND_IMPRESSION,
+    PAUSED_BUCKET,
+    POLICY_AB,
+)
 from variants.feedback import feedback, stats_store
-from variants.models import EventAggregate, Experiment
+from variants.models import EventAggregate, EventBreakdown, Experiment
 
 # --- keeping the experiment rows in step with the pages ------------------------------------------
 
@@ -112,13 +128,21 @@ def _current_shares(slot: Slot) -> dict[str, float]:
     return dict((fb.allocations(slot.id) or {}).get("*") or {})
 
 
+def counting_start(experiment: Experiment) -> dt.datetime | None:
+    """The first hour the review counts: the one after `started_at` (a reset's own hour is left out
+    rather than half counted); None: from the first event."""
+    if not experiment.started_at:
+        return None
+    return experiment.started_at.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+
+
 def review(experiment: Experiment, *, draws: int = 100_000) -> Review:
     slot = live_slot(experiment)
     success = (slot.options.get("reward") if slot else None) or KIND_CONVERSION
-    rows = EventAggregate.objects.filter(slot_id=experiment.slot_id, kind__in=[KIND_IMPRESSION, success])
-    if experiment.started_at:
-        # counted from the hour it started; a reset's own hour is left out rather than half counted
-        start = experiment.started_at.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    rows = EventAggregate.objects.filter(slot_id=experiment.slot_id, kind__in=[KIND_IMPRESSION, success]).exclude(
+        bucket=PAUSED_BUCKET  # shown the default while paused: not part of the experiment
+    )
+    if (start := counting_start(experiment)) is not None:
         rows = rows.filter(hour__gte=start)
     rows = rows.values("hour", "variant_id", "kind").annotate(n=Sum("count"), w=Sum("weight"), w2=Sum("weight_sq"))
     hourly: dict[dt.datetime, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
@@ -175,10 +199,87 @@ def review(experiment: Experiment, *, draws: int = 100_000) -> Review:
     return result
 
 
+# --- breakdowns: the same review per device, daypart and segment ----------------------------------
+
+#: a breakdown's cells are analysed with fewer posterior draws than the whole review (many cells)
+BREAKDOWN_DRAWS = 20_000
+
+
+@dataclass
+class BreakdownCell:
+    """One audience of a breakdown (``device=mobile``): the arms' counts there and their analysis,
+    None when no arm was shown to it."""
+
+    value: str
+    analysis: Analysis | None
+
+
+@dataclass
+class Breakdown:
+    """One dimension of the review. Its cells are compared with a Bonferroni correction over the
+    audiences that had traffic: intervals at ``confidence`` (1 - 0.05 / audiences) hold together, and
+    a winner is called in an audience only at that level and with the usual minimum sample."""
+
+    dimension: str
+    cells: list[BreakdownCell]
+
+    @property
+    def comparisons(self) -> int:
+        """How many audiences are compared (those with traffic)."""
+        return sum(1 for c in self.cells if c.analysis is not None)
+
+    @property
+    def confidence(self) -> float:
+        return 1 - ALPHA / max(1, self.comparisons)
+
+
+def breakdowns(r: Review, *, draws: int = BREAKDOWN_DRAWS) -> list[Breakdown]:
+    """The review `r` split by each of `BREAKDOWN_DIMENSIONS`, from the `EventBreakdown` counts of the
+    same period (one query). A visitor in several segments counts in each of them. Decisions made
+    while the experiment was paused are not in these counts."""
+    experiment = r.experiment
+    rows = EventBreakdown.objects.filter(slot_id=experiment.slot_id, kind__in=[KIND_IMPRESSION, r.success_kind])
+    if (start := counting_start(experiment)) is not None:
+        rows = rows.filter(hour__gte=start)
+    rows = rows.values("dimension", "value", "variant_id", "kind").annotate(n=Sum("count"))
+    counts: dict[str, dict[str, dict[str, list[int]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    )
+    for row in rows:
+        cell = counts[row["dimension"]][row["value"]][row["variant_id"]]
+        cell[0 if row["kind"] == KIND_IMPRESSION else 1] += row["n"]
+    arm_ids = [a.id for a in r.analysis.arms] if r.analysis else []
+    out = []
+    for dimension in BREAKDOWN_DIMENSIONS:
+        values = counts.get(dimension, {})
+        shown = {v: arms for v, arms in values.items() if any(arms.get(a, [0, 0])[0] for a in arm_ids)}
+        k = max(1, len(shown))
+        cells = []
+        for value in sorted(values, key=lambda v: (-sum(n for n, _ in values[v].values()), v)):
+            arms = values[value]
+            if value not in shown or len(arm_ids) < 2:
+                cells.append(BreakdownCell(value, None))
+                continue
+            arm_counts = [
+                ArmCounts(
+                    id=a,
+                    name=r.arm_name(a),
+                    impressions=int(max(arms.get(a, [0, 0]))),
+                    conversions=int(arms.get(a, [0, 0])[1]),
+                )
+                for a in arm_ids
+            ]
+            cells.append(BreakdownCell(value, analyse(arm_counts, arm_ids[0], confidence=1 - ALPHA / k, draws=draws)))
+        out.append(Breakdown(dimension, cells))
+    return out
+
+
 # --- actions (domain functions; the admin's views call them) ----------------------------------------
 
 ACTION_RESET = "tailor.experiment.reset"
 ACTION_WINNER = "tailor.experiment.declare_winner"
+ACTION_PAUSE = "tailor.experiment.pause"
+ACTION_RESUME = "tailor.experiment.resume"
 
 
 class ExperimentActionError(ValueError):
@@ -194,7 +295,8 @@ def reset_experiment(experiment: Experiment, user=None, *, now: dt.datetime | No
     now = now or timezone.now()
     with transaction.atomic():
         experiment.started_at = now
-        experiment.status = Experiment.STATUS_RUNNING
+        if experiment.status != Experiment.STATUS_PAUSED:  # a paused experiment stays paused
+            experiment.status = Experiment.STATUS_RUNNING
         experiment.winner_variant_id = ""
         experiment.save(update_fields=["started_at", "status", "winner_variant_id", "updated_at"])
         stats_store().reset(experiment.slot_id)
@@ -204,6 +306,62 @@ def reset_experiment(experiment: Experiment, user=None, *, now: dt.datetime | No
             user=user,
             data={"slot": experiment.slot_name, "slot_id": experiment.slot_id, "since": now.isoformat()},
         )
+
+
+def _recompile_everywhere() -> None:
+    """Every process recompiles its pages (and so reads the paused slots again) within
+    STATS_REFRESH_SECONDS of the commit: the compiled page cache is keyed by the shared rules version."""
+    transaction.on_commit(bump_rules_version)
+
+
+def pause_experiment(experiment: Experiment, user=None, *, now: dt.datetime | None = None) -> None:
+    """Stop the experiment for now: every visitor sees the slot's default content, the bandit stops
+    exploring and learning, and nothing shown while paused counts in the review. Audited."""
+    from wagtail.log_actions import log  # the audit log registry loads every app's hooks: import when acting
+
+    if experiment.status == Experiment.STATUS_WINNER:
+        raise ExperimentActionError(gettext("A winner was declared: this experiment is over"))
+    if experiment.status == Experiment.STATUS_PAUSED:
+        raise ExperimentActionError(gettext("This experiment is already paused"))
+    now = now or timezone.now()
+    with transaction.atomic():
+        experiment.status = Experiment.STATUS_PAUSED
+        experiment.paused_at = now
+        experiment.save(update_fields=["status", "paused_at", "updated_at"])
+        log(
+            instance=experiment.page.specific,
+            action=ACTION_PAUSE,
+            user=user,
+            data={"slot": experiment.slot_name, "slot_id": experiment.slot_id, "since": now.isoformat()},
+        )
+        _recompile_everywhere()
+
+
+def resume_experiment(experiment: Experiment, user=None, *, now: dt.datetime | None = None) -> None:
+    """Run a paused experiment again: the variants are shown and counted as before the pause (what was
+    counted before it still counts; use reset to start afresh). Audited."""
+    from wagtail.log_actions import log  # the audit log registry loads every app's hooks: import when acting
+
+    if experiment.status != Experiment.STATUS_PAUSED:
+        raise ExperimentActionError(gettext("This experiment is not paused"))
+    now = now or timezone.now()
+    paused_at = experiment.paused_at
+    with transaction.atomic():
+        experiment.status = Experiment.STATUS_RUNNING
+        experiment.paused_at = None
+        experiment.save(update_fields=["status", "paused_at", "updated_at"])
+        log(
+            instance=experiment.page.specific,
+            action=ACTION_RESUME,
+            user=user,
+            data={
+                "slot": experiment.slot_name,
+                "slot_id": experiment.slot_id,
+                "paused_at": paused_at.isoformat() if paused_at else None,
+                "resumed_at": now.isoformat(),
+            },
+        )
+        _recompile_everywhere()
 
 
 def _find_slot_value(node, slot_id: str) -> dict | None:
@@ -255,9 +413,13 @@ def declare_winner(experiment: Experiment, variant_id: str, user=None, *, publis
         revision = draft.save_revision(user=user, log_action=True)
         if publish:
             revision.publish(user=user)
+        was_paused = experiment.status == Experiment.STATUS_PAUSED
         experiment.status = Experiment.STATUS_WINNER
         experiment.winner_variant_id = variant_id
-        experiment.save(update_fields=["status", "winner_variant_id", "updated_at"])
+        experiment.paused_at = None
+        experiment.save(update_fields=["status", "winner_variant_id", "paused_at", "updated_at"])
+        if was_paused:
+            _recompile_everywhere()  # the live page is no longer paused (until the new version is published)
         log(
             instance=page,
             action=ACTION_WINNER,

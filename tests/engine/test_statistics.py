@@ -12,11 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
+from rules.engine import Context
+from variants.engine.decide import Slot, Variant, decide
+from variants.engine.policies import AllocationTable
 from variants.engine.statistics import (
     ArmCounts,
+    Evidence,
     analyse,
     beta_posteriors,
     chi2_sf,
+    evidence_of,
     holm_adjust,
     ipw_rate,
     msprt,
@@ -27,6 +32,7 @@ from variants.engine.statistics import (
     uplift,
     wilson_interval,
 )
+from variants.engine.stats_store import ArmStats
 
 #: (successes, trials) pairs
 counts = st.integers(0, 100_000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))
@@ -317,3 +323,69 @@ def test_a_sample_ratio_mismatch_blocks_a_winner():
 def test_analysis_refuses_duplicate_arms():
     with pytest.raises(ValueError, match="unique"):
         analyse([ArmCounts("a", "A", 1, 0), ArmCounts("a", "A", 1, 0)], "a")
+
+
+# --- what a decision's reason may claim (`evidence_of`) and how `decide` words it ------------------
+
+
+def test_evidence_names_no_leader_without_data_or_on_a_tie():
+    assert evidence_of({}) == Evidence(None, False)
+    assert evidence_of({"a": (0, 0), "b": (0, 0)}) == Evidence(None, False)
+    assert evidence_of({"a": (50, 5), "b": (50, 5)}) == Evidence(None, False)
+    assert evidence_of({"a": (500, 50)}) == Evidence(None, False)  # one arm is not a comparison
+
+
+@pytest.mark.parametrize(
+    ("counts", "ready"),
+    [
+        ({"a": (100, 10), "b": (20, 1)}, True),  # exactly the review's minimum sample
+        ({"a": (99, 10), "b": (20, 1)}, False),  # the leader lacks an impression
+        ({"a": (100, 9), "b": (20, 0)}, False),  # the leader lacks a conversion
+        ({"a": (100, 10), "b": (19, 1)}, False),  # another arm lacks an impression
+    ],
+)
+def test_evidence_is_ready_at_the_reviews_minimum_sample(counts, ready):
+    assert evidence_of(counts) == Evidence("a", ready)
+    # the same bar as the review's
+    arms = [ArmCounts(k, k, n, c) for k, (n, c) in counts.items()]
+    assert analyse(arms, "b", draws=2_000).ready is ready
+
+
+def _bandit():
+    return Slot("s", "cta", (Variant("a", "A"), Variant("b", "B")), "BANDIT", {})
+
+
+def _reasons(evidence, allocation=None, arm="a"):
+    allocation = allocation or {"a": 0.7, "b": 0.3}
+    for i in range(400):
+        d = decide(_bandit(), Context.build(), allocation=allocation, unit=f"v{i}", evidence=evidence)
+        if d.variant_id == arm:
+            return d.reasons
+    raise AssertionError(f"{arm} was never chosen")
+
+
+def test_a_reason_says_best_so_far_only_past_the_minimum_sample():
+    assert _reasons(Evidence("a", True)) == ("Best so far: 70% share (Thompson sampling)",)
+    assert _reasons(Evidence("a", False)) == (
+        "Leading so far: 70% share (Thompson sampling, too early to call it best)",
+    )
+    assert _reasons(Evidence(None, False)) == ("Exploring: 70% share (Thompson sampling)",)
+    assert _reasons(Evidence("a", True), arm="b") == ("Exploring: 30% share (Thompson sampling)",)
+    # without evidence (a caller that has none), the largest weight is "best so far" as before
+    assert _reasons(None) == ("Best so far: 70% share (Thompson sampling)",)
+
+
+def test_the_allocation_table_publishes_the_evidence_with_the_weights():
+    table = AllocationTable()
+    slot = _bandit()
+    assert table.evidence("s", "*") is None  # before the first refresh
+    table.refresh([slot], {"s": {}})
+    assert table.evidence("s", "*") == Evidence(None, False)  # no results yet: nobody leads
+    few = {"s": {"*": {"a": ArmStats(impressions=40, conversions=6), "b": ArmStats(impressions=40, conversions=2)}}}
+    table.refresh([slot], few)
+    assert table.evidence("s", "*") == Evidence("a", False)
+    enough = {
+        "s": {"*": {"a": ArmStats(impressions=400, conversions=60), "b": ArmStats(impressions=60, conversions=2)}}
+    }
+    table.refresh([slot], enough)
+    assert table.evidence("s", "*") == Evidence("a", True)

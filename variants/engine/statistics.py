@@ -646,3 +646,41 @@ def analyse(
     return Analysis(
         tuple(results), control_id, srm, leader, ready, winner, min_impressions, min_conversions, min_impressions_any
     )
+
+
+# --- how far the evidence goes (what a decision's reason may claim) ------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an allocation's counts allow a visitor-facing reason to say about one bucket of a slot.
+
+    `leader`: the arm with the strictly highest observed rate (None without data or on a tie);
+    `ready`: the same minimum sample as the review's (`analyse`) is reached: the leader has
+    `MIN_IMPRESSIONS_PER_ARM` impressions and `MIN_CONVERSIONS_PER_ARM` successes, and every arm
+    `MIN_IMPRESSIONS_ANY_ARM` impressions. Before that a reason may say "leading so far", never "best".
+    """
+
+    leader: str | None
+    ready: bool
+
+
+def evidence_of(
+    counts: Mapping[str, tuple[float, float]],
+    *,
+    min_impressions: int = MIN_IMPRESSIONS_PER_ARM,
+    min_conversions: int = MIN_CONVERSIONS_PER_ARM,
+    min_impressions_any: int = MIN_IMPRESSIONS_ANY_ARM,
+) -> Evidence:
+    """`counts` is ``{arm: (impressions, successes)}`` for every arm of the slot (missing arms: none)."""
+    rates = {arm: s / n for arm, (n, s) in counts.items() if n > 0}
+    if not rates:
+        return Evidence(None, False)
+    top = max(rates.values())
+    leaders = [arm for arm, r in rates.items() if r == top]
+    if len(leaders) != 1 or len(counts) < 2:
+        return Evidence(None, False)
+    leader = leaders[0]
+    n, s = counts[leader]
+    ready = n >= min_impressions and s >= min_conversions and all(c[0] >= min_impressions_any for c in counts.values())
+    return Evidence(leader, ready)

@@ -17,8 +17,9 @@ from typing import Any
 
 from ..contextual import allocation_for
 from ..decide import Decision, Slot, decide
+from ..statistics import Evidence, evidence_of
 from ..stats_store import ArmStats
-from ..vocabulary import POLICY_AB, WEIGHTED_POLICIES
+from ..vocabulary import KIND_CONVERSION, POLICY_AB, WEIGHTED_POLICIES
 from .base import Policy, policy_from_state
 from .factory import make_policy
 
@@ -28,11 +29,21 @@ def _fingerprint(slot: Slot) -> str:
     return json.dumps([slot.policy, weights, dict(slot.options or {})], sort_keys=True, default=str)
 
 
+def _counts(stats: Mapping[str, ArmStats], arms: list[str], reward: str) -> dict[str, tuple[int, int]]:
+    out = {}
+    for arm in arms:
+        st = stats.get(arm)
+        out[arm] = (st.impressions, min(st.successes(reward), st.impressions)) if st is not None else (0, 0)
+    return out
+
+
 @dataclass
 class _Entry:
     fingerprint: str
     policy: Policy
     allocations: dict[str, dict[str, float]]
+    #: bucket -> how far its counts go (what a reason may claim); see `statistics.evidence_of`
+    evidence: dict[str, Evidence] | None = None
 
 
 class AllocationTable:
@@ -73,8 +84,20 @@ class AllocationTable:
                     assert policy is not None
                     entry = _Entry(fingerprint, policy, {})
                 arms = [v.id for v in slot.variants]
-                allocations = entry.policy.allocate(arms, snapshot.get(slot.id) or {})
-                self._entries[slot.id] = _Entry(fingerprint, entry.policy, allocations)
+                stats = snapshot.get(slot.id) or {}
+                allocations = entry.policy.allocate(arms, stats)
+                reward = (slot.options or {}).get("reward") or KIND_CONVERSION
+                evidence = {
+                    bucket: evidence_of(_counts(stats.get(bucket) or {}, arms, reward)) for bucket in allocations
+                }
+                self._entries[slot.id] = _Entry(fingerprint, entry.policy, allocations, evidence)
+
+    def evidence(self, slot_id: str, bucket: str) -> Evidence | None:
+        """How far the counts behind `bucket`'s weights go (None before the slot's first refresh)."""
+        entry = self._entries.get(slot_id)
+        if entry is None or entry.evidence is None:
+            return None
+        return entry.evidence.get(bucket)
 
     def lookup(self, slot: Slot, ctx: Mapping[str, Any]) -> tuple[str, Mapping[str, float] | None]:
         """``(bucket, weights)`` to decide `slot` for this visitor (weights None before a refresh)."""

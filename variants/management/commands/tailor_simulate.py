@@ -13,6 +13,7 @@ so do not run it against a site whose experiments matter (the command asks unles
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -27,6 +28,7 @@ from variants.engine.traffic import Population, simulate_traffic
 from variants.events import record_event
 from variants.experiments import review, sync_experiments
 from variants.feedback import Feedback
+from variants.journey_traffic import simulate_journeys
 from variants.models import Experiment
 from variants.traffic import ServiceDriver
 
@@ -34,13 +36,28 @@ from variants.traffic import ServiceDriver
 CTA_RATES = {"Learn more": 0.02, "Start free trial": 0.15, "Book a demo": 0.02}
 
 
+#: the simulated visitors' devices, in turn (mostly phones, as on most sites): the review's breakdowns
+DEVICE_MIX = ("mobile", "desktop", "mobile", "mobile", "desktop", "tablet", "mobile", "desktop")
+
+
 class TimedDriver(ServiceDriver):
-    """Records each visitor's events at its own moment of the simulated period."""
+    """Records each visitor's events at its own moment of the simulated period; each visitor comes
+    from a device of `DEVICE_MIX` at that moment (the site's timezone), for the review's breakdowns."""
 
     def __init__(self, *args, start, step, **kwargs):
         super().__init__(*args, **kwargs)
         self.start = start
         self.step = step
+
+    def decide(self, visitor):
+        at = self.start + self.step * visitor.index
+        facts = {
+            "device": DEVICE_MIX[visitor.index % len(DEVICE_MIX)],
+            "now": at,
+            "timezone": timezone.get_default_timezone_name(),
+            **visitor.facts,
+        }
+        return super().decide(dataclasses.replace(visitor, facts=facts))
 
     def record(self, visitor, choice, converted) -> None:
         token = self._tokens.pop(visitor.index)
@@ -62,10 +79,20 @@ class Command(BaseCommand):
         parser.add_argument("--refresh-every", type=int, default=50, help="visitors between weight refreshes")
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--yes", action="store_true", help="do not ask before writing events")
+        parser.add_argument(
+            "--scenario",
+            choices=["bandit", "journeys"],
+            default="bandit",
+            help="journeys: consented shoppers and readers browse the demo shop, the model is trained on the "
+            "first --history of them, then the pricing page's 'Ready to start?' goes to likely buyers",
+        )
+        parser.add_argument("--history", type=int, default=400, help="with --scenario journeys: visitors to train on")
 
     def handle(self, *args, **opts):
         if opts["visitors"] < 1 or opts["hours"] <= 0 or opts["refresh_every"] < 1:
             raise CommandError("--visitors, --hours and --refresh-every must be positive")
+        if opts["scenario"] == "journeys":
+            return self.simulate_journeys(opts)
         site = Site.objects.filter(is_default_site=True).first()
         page = get_specific_page(url_path=opts["page"], site=site) if site else None
         if page is None:
@@ -107,6 +134,31 @@ class Command(BaseCommand):
         )
         self.stdout.write(str(flushed))
         self.print_review(experiment)
+
+    def simulate_journeys(self, opts) -> None:
+        site = Site.objects.filter(is_default_site=True).first()
+        root = site.root_page if site else None
+        pages = {p.slug: p for p in root.get_children().live().specific()} if root else {}
+        products = [p for slug, p in sorted(pages.items()) if slug.startswith("products-")]
+        if "pricing" not in pages or not products or "about" not in pages:
+            raise CommandError("the journeys scenario needs the demo shop: run `manage.py tailor_demo` first")
+        if opts["history"] < 50:
+            raise CommandError("--history must be at least 50")
+        if not opts["yes"]:
+            answer = input(f"Record {opts['history'] + opts['visitors']} simulated visitors' journeys for real? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                raise CommandError("cancelled")
+        report = simulate_journeys(
+            products,
+            [pages["about"]],
+            pages["pricing"],
+            history=opts["history"],
+            visitors=opts["visitors"],
+            seed=opts["seed"],
+            log=self.stderr.write,
+        )
+        for line in report.lines():
+            self.stdout.write(line)
 
     def print_review(self, experiment: Experiment) -> None:
         r = review(experiment)
