@@ -3,13 +3,16 @@
     from cms.blocks import PersonalizedBlock
 
 The personalized region lives in `variants.blocks`; condition blocks, and the base class a site's
-own condition block subclasses, in `rules.blocks`.
+own condition block subclasses, in `rules.blocks`. A site's condition block says how it reads when
+collapsed in the editor with `summaries` (see `Summary`), e.g.
+``summaries = (Summary(_("Tier %(minimum)s or higher")),)``; without them it reads as its values.
 """
 
 from rules.blocks import (
     CONDITION_BLOCKS,
     ConditionBlock,
     ConditionsBlock,
+    Summary,
     conditions_spec,
     segment_choices,
 )
@@ -19,6 +22,7 @@ from variants.blocks import (
     PolicyOptionsBlock,
     VariantBlock,
     default_content_blocks,
+    variant_is_complete,
 )
 
 __all__ = [
@@ -28,8 +32,10 @@ __all__ = [
     "ConditionsBlock",
     "PersonalizedBlock",
     "PolicyOptionsBlock",
+    "Summary",
     "VariantBlock",
     "conditions_spec",
     "default_content_blocks",
     "segment_choices",
+    "variant_is_complete",
 ]

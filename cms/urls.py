@@ -10,6 +10,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from grapple.schema import schema
 
+from cms.editor_checks import editor_checks
 from cms.graphql_view import TailorGraphQLView
 from variants.views import beacon
 
@@ -20,4 +21,6 @@ urlpatterns = [
     # Cache-Control and Vary (`cms.graphql_view`).
     path("graphql/", csrf_exempt(TailorGraphQLView.as_view(schema=schema)), name="graphql"),
     path("tailor/events/", beacon, name="events"),
+    # the page editor's warnings for a personalized region's variants (admin users; `cms.editor_checks`)
+    path("tailor/editor-checks/", editor_checks, name="editor_checks"),
 ]

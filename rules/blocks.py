@@ -17,19 +17,26 @@ and child blocks named after the condition's parameters.
 
 from __future__ import annotations
 
+import datetime
+import re
 import threading
 from typing import Any
 
+from django import forms
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from wagtail import blocks, hooks
-from wagtail.blocks.struct_block import StructBlockValidationError
+from wagtail.admin.staticfiles import versioned_static
+from wagtail.admin.telepath import register as register_adapter
+from wagtail.blocks.struct_block import BlockGroup, StructBlockAdapter, StructBlockValidationError
 
 from rules.engine import ConditionError
 from rules.engine import registry as condition_registry
 from rules.engine.campaign import QUERY_OPERATORS
+from rules.engine.journey import JOURNEY_METRIC_LABELS, JOURNEY_METRICS
 from rules.engine.traits import TRAIT_OPERATORS
 from rules.engine.vocabulary import (
     DAY_NAMES,
@@ -65,6 +72,30 @@ def vocabulary_choices(values: tuple[str, ...], labels: dict[str, str]) -> list[
     return [(value, _(labels[value])) for value in values]
 
 
+def pills() -> forms.CheckboxSelectMultiple:
+    """Checkboxes for a short list of choices (the editor's CSS shows them as pills), not a listbox."""
+    return forms.CheckboxSelectMultiple(attrs={"class": "tailor-pills"})
+
+
+class Summary:
+    """One way a collapsed condition can read: `text` with ``%(field)s`` placeholders.
+
+    A condition reads as the first of its summaries whose placeholders are all filled in, whose `when`
+    fields are all checked and whose `unless` fields are not. The same summaries are shown by the
+    editor's script (passed with the block's definition) and by `ConditionBlock.summarize`.
+    """
+
+    def __init__(self, text, when: tuple[str, ...] = (), unless: tuple[str, ...] = ()):
+        self.text, self.when, self.unless = text, tuple(when), tuple(unless)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"text": str(self.text), "when": list(self.when), "unless": list(self.unless)}
+
+
+#: how a negated condition reads: "Not: Mobile"
+NEGATED_SUMMARY = _("Not: %(summary)s")
+
+
 class ConditionBlock(blocks.StructBlock):
     """Base for condition blocks: its child names are the condition's parameters.
 
@@ -73,13 +104,77 @@ class ConditionBlock(blocks.StructBlock):
     """
 
     condition_type: str = ""
+    #: how the collapsed block reads ("Rain, 5–25 °C"); see `Summary`. Empty: the filled-in values.
+    summaries: tuple[Summary, ...] = ()
+    #: how a field's value is written in a summary, where its block type does not say ("percent")
+    summary_formats: dict[str, str] = {}
 
     negate = blocks.BooleanBlock(label=_("Negate"), required=False, help_text=_("Match when this is NOT the case"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Declared on the base class, so it would come first; editors read it last.
+        # Declared on the base class, so it would come first; editors read it last (the form layout
+        # was made from the declaration order, so it is made again).
         self.child_blocks["negate"] = self.child_blocks.pop("negate")
+        if getattr(self._meta_class, "form_layout", None) is None:  # not a site's own layout
+            self.meta.form_layout = BlockGroup(list(self.child_blocks))
+
+    def summary_spec(self) -> dict[str, Any]:
+        """What the editor's script needs to write this block's summary (translated now)."""
+        return {
+            "summaries": [s.as_json() for s in self.summaries],
+            "formats": self._formats(),
+            "negated": str(NEGATED_SUMMARY),
+        }
+
+    def _formats(self) -> dict[str, str]:
+        formats = {}
+        for name, child in self.child_blocks.items():
+            if isinstance(child, blocks.TimeBlock):
+                formats[name] = "time"
+            elif isinstance(child, (blocks.FloatBlock, blocks.IntegerBlock, blocks.DecimalBlock)):
+                formats[name] = "number"
+            elif isinstance(child, blocks.BooleanBlock):
+                formats[name] = "flag"
+        return {**formats, **self.summary_formats}
+
+    def _display(self, name: str, value: Any) -> str:
+        """A field's value as a summary writes it ('' when empty)."""
+        child = self.child_blocks.get(name)
+        kind = self._formats().get(name)
+        if value is None or value == "" or value == [] or kind == "flag":
+            return ""
+        if isinstance(child, (blocks.ChoiceBlock, blocks.MultipleChoiceBlock)):
+            labels = {str(k): str(v) for k, v in child.field.choices}
+            values = value if isinstance(value, (list, tuple)) else [value]
+            return ", ".join(labels.get(str(v), str(v)) for v in values)
+        if kind == "time":
+            text = value.strftime("%H:%M") if isinstance(value, datetime.time) else str(value)
+            return text[:5]
+        if kind == "percent":
+            return f"{round(float(value) * 100)}%"
+        if kind == "number":
+            return f"{float(value):g}"
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return str(value).strip()
+
+    def summarize(self, raw: dict[str, Any]) -> str:
+        """How the collapsed block reads, for a raw (JSON) value: "Rain, 5–25 °C", "Not: Mobile"."""
+        raw = raw or {}
+        shown = {name: self._display(name, raw.get(name)) for name in self.child_blocks if name != "negate"}
+        text = ""
+        for summary in self.summaries:
+            names = _placeholders(str(summary.text))
+            if all(shown.get(n) for n in names) and all(raw.get(n) for n in summary.when):
+                if not any(raw.get(n) for n in summary.unless):
+                    text = _PLACEHOLDER.sub(lambda m: shown[m.group(1)], str(summary.text))
+                    break
+        else:
+            text = ", ".join(v for v in shown.values() if v)
+        if text and raw.get("negate"):
+            return _PLACEHOLDER.sub(lambda m: text, str(NEGATED_SUMMARY))
+        return text
 
     @classmethod
     def spec_from_raw(cls, raw: dict[str, Any]) -> dict[str, Any]:
@@ -102,12 +197,41 @@ class ConditionBlock(blocks.StructBlock):
         return value
 
 
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _placeholders(text: str) -> list[str]:
+    return _PLACEHOLDER.findall(text)
+
+
+class ConditionBlockAdapter(StructBlockAdapter):
+    """Condition blocks in the editor: their collapsed header says what they check (`editor.js`)."""
+
+    js_constructor = "tailor.blocks.ConditionBlock"
+
+    def js_args(self, block):
+        name, children, meta = super().js_args(block)
+        meta["tailorSummary"] = block.summary_spec()
+        return [name, children, meta]
+
+    @cached_property
+    def media(self):
+        return forms.Media(
+            js=[versioned_static("wagtailadmin/js/telepath/blocks.js"), versioned_static("tailor_cms/js/editor.js")],
+            css={"all": [versioned_static("tailor_cms/css/editor.css")]},
+        )
+
+
+register_adapter(ConditionBlockAdapter(), ConditionBlock)
+
+
 class TimeOfDayBlock(ConditionBlock):
     condition_type = "time_of_day"
     start = blocks.TimeBlock(label=_("Start"), help_text=_("Visitor's local time, inclusive"))
     end = blocks.TimeBlock(
         label=_("End"), help_text=_("Exclusive; an end before the start runs overnight (22:00–02:00)")
     )
+    summaries = (Summary(pgettext_lazy("summary", "%(start)s–%(end)s")),)
 
     class Meta:
         icon = "time"
@@ -119,8 +243,9 @@ class DayOfWeekBlock(ConditionBlock):
     days = blocks.MultipleChoiceBlock(
         label=_("Days"),
         choices=[(str(i), _(name)) for i, name in enumerate(DAY_NAMES)],
-        widget=None,
+        widget=pills(),
     )
+    summaries = (Summary(pgettext_lazy("summary", "%(days)s")),)
 
     class Meta:
         icon = "date"
@@ -131,6 +256,11 @@ class DateRangeBlock(ConditionBlock):
     condition_type = "date_range"
     start = blocks.DateBlock(label=_("Start"), required=False)
     end = blocks.DateBlock(label=_("End"), required=False, help_text=_("Inclusive"))
+    summaries = (
+        Summary(pgettext_lazy("summary", "%(start)s – %(end)s")),
+        Summary(pgettext_lazy("summary", "from %(start)s")),
+        Summary(pgettext_lazy("summary", "until %(end)s")),
+    )
 
     class Meta:
         icon = "date"
@@ -140,13 +270,23 @@ class DateRangeBlock(ConditionBlock):
 class WeatherBlock(ConditionBlock):
     condition_type = "weather"
     conditions = blocks.MultipleChoiceBlock(
-        label=_("Conditions"),
+        label=_("Weather"),
         choices=vocabulary_choices(WEATHER_CONDITIONS, WEATHER_LABELS),
         required=False,
         help_text=_("Any of these (leave empty to test temperature only)"),
+        widget=pills(),
     )
     min_temperature = blocks.FloatBlock(label=_("Min temperature"), required=False, help_text=_("°C, inclusive"))
     max_temperature = blocks.FloatBlock(label=_("Max temperature"), required=False, help_text=_("°C, inclusive"))
+    summaries = (
+        Summary(pgettext_lazy("summary", "%(conditions)s, %(min_temperature)s–%(max_temperature)s °C")),
+        Summary(pgettext_lazy("summary", "%(conditions)s, ≥ %(min_temperature)s °C")),
+        Summary(pgettext_lazy("summary", "%(conditions)s, ≤ %(max_temperature)s °C")),
+        Summary(pgettext_lazy("summary", "%(conditions)s")),
+        Summary(pgettext_lazy("summary", "%(min_temperature)s–%(max_temperature)s °C")),
+        Summary(pgettext_lazy("summary", "≥ %(min_temperature)s °C")),
+        Summary(pgettext_lazy("summary", "≤ %(max_temperature)s °C")),
+    )
 
     class Meta:
         icon = "site"
@@ -156,11 +296,18 @@ class WeatherBlock(ConditionBlock):
 class EmotionBlock(ConditionBlock):
     condition_type = "emotion"
     labels = blocks.MultipleChoiceBlock(
-        label=pgettext_lazy("emotion condition", "Labels"), choices=vocabulary_choices(EMOTION_LABELS, EMOTION_NAMES)
+        label=pgettext_lazy("emotion condition", "Emotions"),
+        choices=vocabulary_choices(EMOTION_LABELS, EMOTION_NAMES),
+        widget=pills(),
     )
     min_confidence = blocks.FloatBlock(
         label=_("Min confidence"), default=0.5, min_value=0, max_value=1, help_text=_("0 to 1")
     )
+    summaries = (
+        Summary(pgettext_lazy("summary", "%(labels)s (≥ %(min_confidence)s)")),
+        Summary(pgettext_lazy("summary", "%(labels)s")),
+    )
+    summary_formats = {"min_confidence": "percent"}
 
     class Meta:
         icon = "pick"
@@ -188,6 +335,7 @@ class SegmentChoiceBlock(blocks.ChoiceBlock):
 class InSegmentBlock(ConditionBlock):
     condition_type = "in_segment"
     segment = SegmentChoiceBlock(label=_("Segment"), choices=segment_choices)
+    summaries = (Summary(pgettext_lazy("summary", "%(segment)s")),)
 
     class Meta:
         icon = "group"
@@ -196,7 +344,10 @@ class InSegmentBlock(ConditionBlock):
 
 class DeviceBlock(ConditionBlock):
     condition_type = "device"
-    devices = blocks.MultipleChoiceBlock(label=_("Devices"), choices=vocabulary_choices(DEVICE_CLASSES, DEVICE_LABELS))
+    devices = blocks.MultipleChoiceBlock(
+        label=_("Devices"), choices=vocabulary_choices(DEVICE_CLASSES, DEVICE_LABELS), widget=pills()
+    )
+    summaries = (Summary(pgettext_lazy("summary", "%(devices)s")),)
 
     class Meta:
         icon = "mobile-alt"
@@ -208,6 +359,7 @@ class CountryBlock(ConditionBlock):
     countries = blocks.CharBlock(
         label=_("Countries"), max_length=500, help_text=_("Comma-separated codes or names: KR, Japan, Deutschland")
     )
+    summaries = (Summary(pgettext_lazy("summary", "%(countries)s")),)
 
     class Meta:
         icon = "globe"
@@ -224,6 +376,7 @@ class CityBlock(ConditionBlock):
     threshold = blocks.IntegerBlock(
         label=_("Threshold"), default=85, min_value=0, max_value=100, help_text=_("Fuzzy match score, 0-100")
     )
+    summaries = (Summary(pgettext_lazy("summary", "%(cities)s")),)
 
     class Meta:
         icon = "globe"
@@ -240,6 +393,15 @@ class UtmBlock(ConditionBlock):
     )
     medium = blocks.CharBlock(label=pgettext_lazy("utm", "Medium"), required=False, max_length=200)
     campaign = blocks.CharBlock(label=pgettext_lazy("utm", "Campaign"), required=False, max_length=200)
+    summaries = (
+        Summary(pgettext_lazy("summary", "%(source)s · %(medium)s · %(campaign)s")),
+        Summary(pgettext_lazy("summary", "%(source)s · %(medium)s")),
+        Summary(pgettext_lazy("summary", "%(source)s · %(campaign)s")),
+        Summary(pgettext_lazy("summary", "%(medium)s · %(campaign)s")),
+        Summary(pgettext_lazy("summary", "utm_source %(source)s")),
+        Summary(pgettext_lazy("summary", "utm_medium %(medium)s")),
+        Summary(pgettext_lazy("summary", "utm_campaign %(campaign)s")),
+    )
 
     class Meta:
         icon = "tag"
@@ -251,6 +413,7 @@ class ReferrerBlock(ConditionBlock):
     pattern = blocks.CharBlock(
         label=_("Pattern"), max_length=300, help_text=_("A domain (google.com) or a pattern (*.example.org/blog/*)")
     )
+    summaries = (Summary(pgettext_lazy("summary", "From %(pattern)s")),)
 
     class Meta:
         icon = "link-external"
@@ -264,6 +427,10 @@ class QueryParamBlock(ConditionBlock):
         label=_("Operator"), choices=[(o, OPERATOR_LABELS[o]) for o in QUERY_OPERATORS], default="equals"
     )
     value = blocks.CharBlock(label=_("Value"), required=False, max_length=200)
+    summaries = (
+        Summary(pgettext_lazy("summary", "?%(name)s %(operator)s %(value)s")),
+        Summary(pgettext_lazy("summary", "?%(name)s %(operator)s")),
+    )
 
     class Meta:
         icon = "search"
@@ -276,6 +443,11 @@ class VisitCountBlock(ConditionBlock):
         label=_("Min"), required=False, min_value=1, help_text=_("At least this many visits (this one included)")
     )
     max = blocks.IntegerBlock(label=_("Max"), required=False, min_value=1)
+    summaries = (
+        Summary(pgettext_lazy("summary", "Visits %(min)s–%(max)s")),
+        Summary(pgettext_lazy("summary", "Visit %(min)s or later")),
+        Summary(pgettext_lazy("summary", "Visit %(max)s or earlier")),
+    )
 
     class Meta:
         icon = "history"
@@ -290,6 +462,10 @@ class ReturningVisitorBlock(ConditionBlock):
         default=True,
         help_text=_("Checked: returning; unchecked: new"),
     )
+    summaries = (
+        Summary(pgettext_lazy("summary", "Returning visitor"), when=("returning",)),
+        Summary(pgettext_lazy("summary", "New visitor"), unless=("returning",)),
+    )
 
     class Meta:
         icon = "redirect"
@@ -303,6 +479,10 @@ class LanguageBlock(ConditionBlock):
     )
     any_preferred = blocks.BooleanBlock(
         label=_("Any preferred"), required=False, help_text=_("Match any preferred language, not only the first")
+    )
+    summaries = (
+        Summary(pgettext_lazy("summary", "Accepts %(languages)s"), when=("any_preferred",)),
+        Summary(pgettext_lazy("summary", "%(languages)s")),
     )
 
     class Meta:
@@ -319,10 +499,72 @@ class TraitBlock(ConditionBlock):
         default="equals",
     )
     value = blocks.CharBlock(label=_("Value"), required=False, max_length=200)
+    summaries = (
+        Summary(pgettext_lazy("summary", "%(key)s %(operator)s %(value)s")),
+        Summary(pgettext_lazy("summary", "%(key)s %(operator)s")),
+    )
 
     class Meta:
         icon = "list-ul"
         label = _("Trait")
+
+
+# --- journeys and predictions (rules.engine.journey, rules.engine.prediction) ---
+
+
+class JourneyMetricBlock(ConditionBlock):
+    condition_type = "journey"
+    metric = blocks.ChoiceBlock(
+        label=_("Measure"), choices=[(m, _(JOURNEY_METRIC_LABELS[m])) for m in JOURNEY_METRICS], default="product_pages"
+    )
+    section = blocks.CharBlock(
+        label=_("Section"), required=False, max_length=40, help_text=_("For 'pages of a section': e.g. products")
+    )
+    min = blocks.FloatBlock(label=_("Min"), required=False, min_value=0)
+    max = blocks.FloatBlock(label=_("Max"), required=False, min_value=0)
+
+    class Meta:
+        icon = "history"
+        label = _("Journey")
+
+
+def stage_choices() -> list[tuple[str, str]]:
+    JourneyStage = apps.get_model("tailor_rules", "JourneyStage")
+    return [(s.slug, s.name) for s in JourneyStage.objects.order_by("order", "name").only("slug", "name")]
+
+
+class InJourneyStageBlock(ConditionBlock):
+    condition_type = "journey_stage"
+    stage = SegmentChoiceBlock(label=_("Stage"), choices=stage_choices)
+
+    class Meta:
+        icon = "list-ol"
+        label = _("Journey stage")
+
+
+class LikelyToConvertBlock(ConditionBlock):
+    condition_type = "likely_to_convert"
+    threshold = blocks.FloatBlock(
+        label=_("Threshold"),
+        default=0.5,
+        min_value=0.01,
+        max_value=0.99,
+        help_text=_("Predicted probability that this visit converts, 0.01 to 0.99"),
+    )
+
+    class Meta:
+        icon = "success"
+        label = _("Likely to convert")
+
+
+class LikelyNextSectionBlock(ConditionBlock):
+    condition_type = "likely_next_section"
+    section = blocks.CharBlock(label=_("Section"), max_length=40, help_text=_("e.g. pricing"))
+    min_probability = blocks.FloatBlock(label=_("Min probability"), default=0.3, min_value=0.01, max_value=1)
+
+    class Meta:
+        icon = "arrow-right"
+        label = _("Likely next section")
 
 
 #: condition type -> block class; sites add theirs with the `register_tailor_conditions` hook
@@ -345,6 +587,10 @@ CONDITION_BLOCKS: dict[str, type[ConditionBlock]] = {
         ReturningVisitorBlock,
         LanguageBlock,
         TraitBlock,
+        JourneyMetricBlock,
+        InJourneyStageBlock,
+        LikelyToConvertBlock,
+        LikelyNextSectionBlock,
     )
 }
 

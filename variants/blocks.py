@@ -18,14 +18,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
-from wagtail.blocks.struct_block import StructBlockValidationError
+from wagtail.admin.staticfiles import versioned_static
+from wagtail.admin.telepath import register as register_adapter
+from wagtail.blocks.struct_block import StructBlockAdapter, StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
-from rules.blocks import MATCH_CHOICES, ConditionsBlock, vocabulary_choices
+from rules.blocks import MATCH_CHOICES, ConditionsBlock, pills, vocabulary_choices
 from variants.engine import Slot
 from variants.engine.policies import PolicyError, make_policy
 from variants.engine.vocabulary import (
@@ -33,6 +38,7 @@ from variants.engine.vocabulary import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
     LEARNING_POLICIES,
+    POLICY_AB,
     POLICY_CONTEXTUAL,
     POLICY_HELP,
     POLICY_RULES,
@@ -91,6 +97,15 @@ def default_content_blocks() -> list[tuple[str, blocks.Block]]:
     ]
 
 
+def variant_is_complete(raw: Any) -> bool:
+    """Whether a variant's raw value has a name and some content; visitors never see one that has not
+    (an autosaved draft may hold a variant an editor has only begun)."""
+    if not isinstance(raw, dict):
+        return False
+    name = raw.get("name")
+    return isinstance(name, str) and bool(name.strip()) and bool(raw.get("content"))
+
+
 def slot_options(policy: str, raw: Any) -> dict[str, Any]:
     """`Slot.options` from a PersonalizedBlock's raw ``options`` (names as `policies.make_policy` reads them).
 
@@ -139,7 +154,10 @@ class VariantBlock(blocks.StructBlock):
                         default=1.0,
                         min_value=0,
                         max_value=1000,
-                        help_text=_("Share in an A/B split (relative to the other variants)"),
+                        help_text=_(
+                            "A/B only: this variant's share of the split, relative to the others' "
+                            "(weights 40 and 60 split the visitors 40 to 60)"
+                        ),
                     ),
                 ),
             ],
@@ -159,6 +177,9 @@ class VariantBlock(blocks.StructBlock):
     class Meta:
         icon = "snippet"
         label = _("Variant")
+        # Without the editor's script a collapsed variant shows its name; with it (`VariantBlockAdapter`)
+        # its conditions in short too.
+        label_format = "{name}"
 
 
 class PolicyOptionsBlock(blocks.StructBlock):
@@ -178,17 +199,17 @@ class PolicyOptionsBlock(blocks.StructBlock):
         choices=SPLIT_CHOICES,
         required=False,
         help_text=_(
-            "Contextual only: learn a best variant per value of these (default: segment). "
+            "Learn a best variant per value of these (default: segment). "
             "With several, the one that pays off most is used."
         ),
+        widget=pills(),
     )
     min_impressions = blocks.IntegerBlock(
         default=200,
         min_value=0,
         max_value=1_000_000,
         help_text=_(
-            "Contextual only: impressions an audience needs before it gets its own weights; "
-            "until then it shares the slot-wide ones"
+            "Impressions an audience needs before it gets its own weights; until then it shares the slot-wide ones"
         ),
     )
     half_life = blocks.IntegerBlock(
@@ -214,10 +235,14 @@ class PolicyOptionsBlock(blocks.StructBlock):
             },
         )
 
+    #: the options only a Contextual slot reads (the editor shows them only for it)
+    contextual_only = ("split_by", "min_impressions")
+
     class Meta:
         icon = "cogs"
         label = _("Learning options")
         collapsed = True
+        label_format = "{algorithm}"
 
 
 class PersonalizedBlock(blocks.StructBlock):
@@ -281,3 +306,71 @@ class PersonalizedBlock(blocks.StructBlock):
         except (PolicyError, ValueError) as e:
             return str(e)
         return None
+
+
+# --- in the editor ------------------------------------------------------------------------------------
+#
+# `tailor_cms/js/editor.js` subclasses Wagtail's StructBlock for these: a variant's header says what it
+# targets, its priority (Rules) or share (A/B), "Everyone" when it has no conditions, and the warnings
+# `cms.editor_checks` works out with the engine; the fields shown follow the policy. Every word it
+# shows comes from here, translated for the editor's language.
+
+
+def editor_media() -> forms.Media:
+    return forms.Media(
+        js=[versioned_static("wagtailadmin/js/telepath/blocks.js"), versioned_static("tailor_cms/js/editor.js")],
+        css={"all": [versioned_static("tailor_cms/css/editor.css")]},
+    )
+
+
+class VariantBlockAdapter(StructBlockAdapter):
+    js_constructor = "tailor.blocks.VariantBlock"
+
+    def js_args(self, block):
+        name, children, meta = super().js_args(block)
+        meta["tailorVariant"] = {
+            "unnamed": gettext("(no name)"),
+            "separator": {"all": gettext(" · "), "any": gettext(" or ")},
+        }
+        return [name, children, meta]
+
+    @cached_property
+    def media(self):
+        return editor_media()
+
+
+class PersonalizedBlockAdapter(StructBlockAdapter):
+    js_constructor = "tailor.blocks.PersonalizedBlock"
+
+    def js_args(self, block):
+        name, children, meta = super().js_args(block)
+        try:
+            checks_url = reverse("tailor_cms:editor_checks")
+        except NoReverseMatch:  # the site did not include cms.urls: summaries still work, warnings do not
+            checks_url = None
+        meta["tailorSlot"] = {
+            "checksUrl": checks_url,
+            "policies": {"rules": POLICY_RULES, "ab": POLICY_AB, "contextual": POLICY_CONTEXTUAL},
+            "learningPolicies": list(LEARNING_POLICIES),
+            "contextualOptions": list(PolicyOptionsBlock.contextual_only),
+            "strings": {
+                "everyone": gettext("Everyone"),
+                "everyoneTitle": gettext("No conditions: matches every visitor"),
+                "priority": gettext("#%(n)s"),
+                "priorityTitle": gettext("Priority under Rules: the first matching variant wins"),
+                "shareTitle": gettext("Share of visitors in the A/B split"),
+                "shareHint": gettext("= %(share)s of visitors"),
+                "incomplete": gettext("Incomplete"),
+                "incompleteTitle": gettext("No name or no content: visitors never see it"),
+                "warnings": gettext("Warnings"),
+            },
+        }
+        return [name, children, meta]
+
+    @cached_property
+    def media(self):
+        return editor_media()
+
+
+register_adapter(VariantBlockAdapter(), VariantBlock)
+register_adapter(PersonalizedBlockAdapter(), PersonalizedBlock)
