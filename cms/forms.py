@@ -28,6 +28,7 @@ from cms.blocks import PersonalizedBlock
 from rules.blocks import vocabulary_choices
 from rules.context_builder import RequestContext, build_request_context
 from rules.engine import DEVICE_CLASSES, Fact, InvalidContext, get_zone
+from rules.engine.journey import simulated_summary
 from rules.engine.vocabulary import DEVICE_LABELS, EMOTION_LABELS, EMOTION_NAMES, WEATHER_CONDITIONS, WEATHER_LABELS
 from rules.models import Segment
 from tailor.settings import tailor_settings
@@ -70,6 +71,8 @@ _CONTEXT_FIELDS = (
     "segments",
     "traits",
     "visit_count",
+    "product_pages",
+    "journey_minutes",
 )
 
 
@@ -124,6 +127,25 @@ class TimezoneInput(forms.TextInput):
         return context
 
 
+class TraitsField(forms.JSONField):
+    """A JSON object field whose empty value looks empty (a plain JSONField shows `null`)."""
+
+    def prepare_value(self, value):
+        if value in (None, "", {}):
+            return ""
+        return super().prepare_value(value)
+
+    def bound_data(self, data, initial):
+        if data in (None, ""):
+            return None
+        return super().bound_data(data, initial)
+
+
+def example(text: str) -> str:
+    """A placeholder that reads as a hint, not as a value: "e.g. Asia/Seoul"."""
+    return gettext("e.g. %(example)s") % {"example": text}
+
+
 def _blank_choice(values: tuple[str, ...], labels: dict[str, str]) -> list[tuple[str, Any]]:
     """The vocabulary's choices after a blank one: the fact is unknown."""
     return [("", _("Unknown")), *vocabulary_choices(values, labels)]
@@ -156,7 +178,7 @@ class SimulatorForm(forms.Form):
         required=False,
         max_length=64,
         label=_("Timezone"),
-        widget=TimezoneInput(attrs={"placeholder": "Asia/Seoul", "autocomplete": "off"}),
+        widget=TimezoneInput(attrs={"autocomplete": "off"}),
         help_text=_("IANA name; empty: unknown (time rules then do not match unless the site sets a default)"),
     )
 
@@ -204,10 +226,10 @@ class SimulatorForm(forms.Form):
             "Chosen segments are forced (the visitor is in exactly these); none chosen: worked out from the rules"
         ),
     )
-    traits = forms.JSONField(
+    traits = TraitsField(
         required=False,
         label=_("Traits"),
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"plan": "pro"}'}),
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("A JSON object of custom facts"),
     )
     visit_count = forms.IntegerField(
@@ -217,15 +239,44 @@ class SimulatorForm(forms.Form):
         label=_("Visit count"),
         help_text=_("This visit included; more than 1 is returning"),
     )
+    product_pages = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1000,
+        label=_("Product pages this session"),
+        help_text=_("A journey to simulate: its stage and conversion likelihood are worked out from it"),
+    )
+    journey_minutes = forms.FloatField(
+        required=False, min_value=0, max_value=600, label=_("Minutes this session"), help_text=_("With product pages")
+    )
 
     def __init__(self, *args, user=None, with_page: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["segments"].queryset = Segment.objects.order_by("name")
         # The limit is a setting, so it is applied here rather than in the field declaration.
         self.fields["text"].validators.append(MaxLengthValidator(int(tailor_settings.MAX_TEXT_LENGTH)))
-        self.fields["timezone"].widget.attrs.setdefault("placeholder", default_timezone())
+        # Placeholders are hints ("e.g. …"), styled apart from values, so an empty field looks empty.
+        for name, hint in {
+            "timezone": "Asia/Seoul",
+            "country": "KR",
+            "city": "Seoul",
+            "language": "ko-KR",
+            "utm_source": "newsletter",
+            "utm_medium": "email",
+            "utm_campaign": "spring-sale",
+            "referrer": "https://www.google.com/",
+            "traits": '{"plan": "pro"}',
+            "temperature": "12",
+            "visit_count": "3",
+        }.items():
+            self.fields[name].widget.attrs["placeholder"] = example(hint)
         if with_page:
-            self.fields["page"].queryset = personalizable_pages(user) if user is not None else Page.objects.none()
+            pages = personalizable_pages(user) if user is not None else Page.objects.none()
+            self.fields["page"].queryset = pages
+            only = list(pages[:2])
+            if len(only) == 1:  # a lone page is the one to simulate
+                self.fields["page"].empty_label = None
+                self.fields["page"].initial = only[0].pk
         else:
             del self.fields["page"], self.fields["revision"]
         self.request_context: RequestContext | None = None
@@ -312,6 +363,9 @@ class SimulatorForm(forms.Form):
         if c.get("visit_count"):
             forced.append(Fact("visit_count", c["visit_count"], SOURCE_SIMULATOR))
             forced.append(Fact("returning", c["visit_count"] > 1, SOURCE_SIMULATOR))
+        if c.get("product_pages") is not None or c.get("journey_minutes") is not None:
+            journey = simulated_summary(c.get("product_pages") or 0, c.get("journey_minutes") or 0.0)
+            forced.append(Fact("journey", journey, SOURCE_SIMULATOR, gettext("forced in the simulator")))
         if forced:
             rc.ctx = rc.ctx.with_facts(*forced)
         return rc
@@ -335,6 +389,17 @@ class SimulatorForm(forms.Form):
             out["page"] = c["page"].pk
         return out
 
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(field id or "", label, message) of every error, for the summary at the top of the form."""
+        out = []
+        for name, errors in self.errors.items():
+            if name == "__all__" or name not in self.fields:
+                out.extend(("", "", str(e)) for e in errors)
+                continue
+            bound = self[name]
+            out.extend((bound.auto_id, str(bound.label), str(e)) for e in errors)
+        return out
+
     def field_groups(self) -> list[tuple[str, list]]:
         """The fields in the order and groups the template lays them out."""
         groups = [
@@ -344,6 +409,7 @@ class SimulatorForm(forms.Form):
             (gettext("Campaign"), ["utm_source", "utm_medium", "utm_campaign", "referrer"]),
             (gettext("Mood"), ["emotion", "text"]),
             (gettext("Audience"), ["segments", "visit_count", "traits"]),
+            (gettext("Journey"), ["product_pages", "journey_minutes"]),
         ]
         if "page" in self.fields:
             groups.insert(0, (gettext("Page"), ["page", "revision"]))

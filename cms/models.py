@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.template.response import TemplateResponse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -11,9 +13,12 @@ from variants.rendering import has_renderer, render
 
 PREVIEW_MODE = "tailor"
 
+logger = logging.getLogger("tailor")
+
 
 class PersonalizationPreviewMixin:
-    """Adds a "Personalization" preview mode to a page type: which variant each region would show.
+    """Adds a "Personalization" preview mode to a page type: the page as a visitor in the simulated
+    context sees it, with which variant each region shows and why beside it.
 
         class ArticlePage(PersonalizationPreviewMixin, Page):
             ...
@@ -32,7 +37,11 @@ class PersonalizationPreviewMixin:
             return super().serve_preview(request, mode_name)
         context = preview_context(request, self)
         if has_renderer():
-            # The chosen variants as visitors see them, through the theme the page would use (the themes
-            # app registers the renderer; without it the preview shows each region's blocks unthemed).
-            context["themed_html"] = mark_safe(render(context["simulation"].result, None, request))
+            # The page as visitors in this context see it, through the theme the page would use: the
+            # main view, with the decisions beside it. (The themes app registers the renderer; without
+            # it, or if the theme fails, the preview shows the chosen blocks of each region unthemed.)
+            try:
+                context["themed_html"] = mark_safe(render(context["simulation"].result, None, request))
+            except Exception:
+                logger.warning("the personalization preview could not render the page's theme", exc_info=True)
         return TemplateResponse(request, "tailor_cms/preview/personalization.html", context)

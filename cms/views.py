@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.utils import dateformat
 from django.utils.http import urlencode
@@ -40,6 +41,8 @@ from rules.engine.context import (
 from rules.segments import segment_index
 from variants.compiler import stream_fields
 from variants.engine import Decision, Slot
+from variants.engine.allocation import restrict
+from variants.engine.decide import share_text
 from variants.engine.statistics import ArmCounts, analyse
 from variants.engine.stats_store import ArmStats
 from variants.engine.vocabulary import (
@@ -47,10 +50,12 @@ from variants.engine.vocabulary import (
     GLOBAL_BUCKET,
     KIND_CONVERSION,
     LEARNING_POLICIES,
+    POLICY_AB,
     POLICY_LABELS,
     POLICY_RULES,
+    WEIGHTED_POLICIES,
 )
-from variants.feedback import stats_store
+from variants.feedback import feedback, stats_store
 from variants.services import PagePersonalization, personalize_page
 
 # --- what the editor reads -------------------------------------------------------------------
@@ -72,10 +77,16 @@ class VariantRow:
     reason: str
     #: why it was not shown ("" for the chosen one)
     lost_because: str = ""
+    #: for a weighted slot (A/B, bandit, contextual): the chance this visitor is shown it now (None: n/a)
+    share: float | None = None
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+    @property
+    def share_text(self) -> str:
+        return "" if self.share is None else share_text(self.share)
 
 
 @dataclass
@@ -89,6 +100,8 @@ class SlotReport:
     #: for a learning slot: what its stats say so far, and whether that is enough to call one best
     evidence: str = ""
     evidence_ready: bool = False
+    #: whether the rows carry each variant's current share (a weighted slot)
+    weighted: bool = False
 
     @property
     def name(self) -> str:
@@ -237,6 +250,8 @@ def simulate(page, rc: RequestContext) -> Simulation:
             content = None
         report = SlotReport(d, _slot_policy(result, d), variant_rows(d), d.variant_id == DEFAULT_VARIANT, content)
         slot = result.compiled.slot(d.slot_id)
+        if slot is not None and slot.policy in WEIGHTED_POLICIES and not slot.paused:
+            _add_shares(report, slot, result.context)
         if slot is not None and slot.policy in LEARNING_POLICIES and len(slot.variants) > 1:
             _weigh_evidence(report, slot)
         slots.append(report)
@@ -244,6 +259,24 @@ def simulate(page, rc: RequestContext) -> Simulation:
     if rc.text is not None and "emotion" not in result.compiled.facts:
         notes.append(gettext("The text was not classified: no variant of this page reads the emotion."))
     return Simulation(page, result, slots, fact_rows(result.context), result.context.local_now(), notes)
+
+
+def _add_shares(report: SlotReport, slot: Slot, ctx: Context) -> None:
+    """Each variant's current share for this visitor: the slot's published weights (an A/B slot's
+    own weights before any), limited to the variants whose conditions match, as the decision uses
+    them (`allocation.restrict`); a variant that does not match gets none."""
+    try:
+        _bucket, weights = feedback().allocation(slot, ctx)
+    except Exception:  # the stats store is down: say nothing rather than something unfounded
+        return
+    if weights is None and slot.policy == POLICY_AB:
+        weights = {v.id: v.weight for v in slot.variants}
+    eligible = [e.variant_id for e in report.decision.evaluations if e.matched]
+    shares = restrict(weights, eligible)
+    ids = [e.variant_id for e in report.decision.evaluations]
+    for row, variant_id in zip(report.rows, ids, strict=False):
+        row.share = shares.get(variant_id, 0.0)
+    report.weighted = True
 
 
 def _template_prefix(template: str) -> str:
@@ -351,6 +384,13 @@ class SimulatorView(WagtailAdminTemplateMixin, FormView):
         kwargs = super().get_form_kwargs()
         kwargs["user"] = self.request.user
         return kwargs
+
+    def post(self, request, *args, **kwargs):
+        if "reset" in request.POST:  # forget the stored context: every field back to empty
+            request.session.pop(SESSION_KEY, None)
+            page = request.POST.get("page", "")
+            return redirect(simulator_url(int(page)) if page.isdigit() else simulator_url())
+        return super().post(request, *args, **kwargs)
 
     def get_initial(self):
         initial = {"revision": "latest"}

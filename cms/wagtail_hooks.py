@@ -1,13 +1,14 @@
 import graphene
 from django.contrib.auth.models import Permission
 from django.templatetags.static import static
-from django.urls import include, path, reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.auth import user_has_any_page_permission
-from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import LogFormatter
 
@@ -15,13 +16,17 @@ from cms.experiments import (
     DeclareWinnerView,
     ExperimentDetailView,
     ExperimentsReportView,
+    PauseExperimentView,
     ResetExperimentView,
+    ResumeExperimentView,
     can_review,
 )
 from cms.forms import personalizable
+from cms.overview import OverviewViewSet, TailorSegmentViewSet
 from cms.views import SimulatorView, simulator_url
 from rules.schema import Mutation as RulesMutation
-from variants.experiments import ACTION_RESET, ACTION_WINNER
+from rules.wagtail_hooks import JourneyStageViewSet
+from variants.experiments import ACTION_PAUSE, ACTION_RESET, ACTION_RESUME, ACTION_WINNER
 from variants.models import Experiment
 from variants.schema import Mutation as VariantsMutation
 from variants.schema import Query
@@ -46,7 +51,10 @@ def register_tailor_mutations(mutation_mixins):
     mutation_mixins.append(graphene.ObjectType)
 
 
-# --- Tailor admin menu and the personalization simulator ---------------------------------------
+# --- The Tailor area of the admin menu: one group (a Wagtail ViewSetGroup) ----------------------
+#
+# Overview, Segments, Experiments and the Simulator are the group's view sets; other Tailor pages
+# (Themes, ...) add a MenuItem to the group's submenu through the `register_tailor_menu_item` hook.
 
 #: other Tailor admin pages add themselves to the "Tailor" submenu through this hook
 TAILOR_MENU_HOOK = "register_tailor_menu_item"
@@ -57,33 +65,18 @@ class SimulatorMenuItem(MenuItem):
         return user_has_any_page_permission(request.user)
 
 
-@hooks.register("register_admin_urls")
-def register_simulator_urls():
-    urls = [path("", SimulatorView.as_view(), name="index")]
-    return [path("tailor/simulator/", include((urls, "tailor_simulator")))]
+class SimulatorViewSet(ViewSet):
+    name = "tailor_simulator"
+    url_prefix = "tailor/simulator"
+    url_namespace = "tailor_simulator"
+    icon = "view"
+    menu_label = _("Simulator")
+    menu_name = "tailor-simulator"
+    menu_order = 300
+    menu_item_class = SimulatorMenuItem
 
-
-@hooks.register("register_admin_menu_item")
-def register_tailor_menu():
-    return SubmenuMenuItem(
-        _("Tailor"), Menu(register_hook_name=TAILOR_MENU_HOOK), name="tailor", icon_name="user", order=260
-    )
-
-
-@hooks.register(TAILOR_MENU_HOOK)
-def register_simulator_menu_item():
-    return SimulatorMenuItem(
-        _("Simulator"), reverse("tailor_simulator:index"), name="tailor-simulator", icon_name="view", order=100
-    )
-
-
-@hooks.register("register_page_header_buttons")
-def simulate_personalization_button(page, user, view_name, next_url=None):
-    if personalizable(page.specific_class or type(page)):
-        yield Button(_("Simulate personalization"), simulator_url(page.pk), icon_name="view", priority=90)
-
-
-# --- A/B test reviews: the Experiments report (under Reports) and each experiment's detail -------
+    def get_urlpatterns(self):
+        return [path("", SimulatorView.as_view(), name="index")]
 
 
 class ExperimentsMenuItem(MenuItem):
@@ -91,27 +84,48 @@ class ExperimentsMenuItem(MenuItem):
         return can_review(request.user)
 
 
-@hooks.register("register_admin_urls")
-def register_experiment_urls():
-    urls = [
-        path("", ExperimentsReportView.as_view(), name="index"),
-        path("results/", ExperimentsReportView.as_view(results_only=True), name="index_results"),
-        path("<int:pk>/", ExperimentDetailView.as_view(), name="detail"),
-        path("<int:pk>/reset/", ResetExperimentView.as_view(), name="reset"),
-        path("<int:pk>/winner/", DeclareWinnerView.as_view(), name="declare_winner"),
-    ]
-    return [path("tailor/experiments/", include((urls, "tailor_experiments")))]
+class ExperimentsViewSet(ViewSet):
+    """A/B test reviews: the Experiments report and each experiment's detail."""
+
+    name = "tailor_experiments"
+    url_prefix = "tailor/experiments"
+    url_namespace = "tailor_experiments"
+    icon = "crosshairs"
+    menu_label = _("Experiments")
+    menu_name = "tailor-experiments"
+    menu_order = 200
+    menu_item_class = ExperimentsMenuItem
+
+    def get_urlpatterns(self):
+        return [
+            path("", ExperimentsReportView.as_view(), name="index"),
+            path("results/", ExperimentsReportView.as_view(results_only=True), name="index_results"),
+            path("<int:pk>/", ExperimentDetailView.as_view(), name="detail"),
+            path("<int:pk>/reset/", ResetExperimentView.as_view(), name="reset"),
+            path("<int:pk>/pause/", PauseExperimentView.as_view(), name="pause"),
+            path("<int:pk>/resume/", ResumeExperimentView.as_view(), name="resume"),
+            path("<int:pk>/winner/", DeclareWinnerView.as_view(), name="declare_winner"),
+        ]
 
 
-@hooks.register("register_reports_menu_item")
-def register_experiments_report_menu_item():
-    return ExperimentsMenuItem(
-        _("Experiments"),
-        reverse("tailor_experiments:index"),
-        name="tailor-experiments",
-        icon_name="crosshairs",
-        order=1300,
-    )
+class TailorViewSetGroup(ViewSetGroup):
+    menu_label = _("Tailor")
+    menu_name = "tailor"
+    menu_icon = "user"
+    menu_order = 250
+    submenu_hook = TAILOR_MENU_HOOK
+    items = (OverviewViewSet, TailorSegmentViewSet, JourneyStageViewSet, ExperimentsViewSet, SimulatorViewSet)
+
+
+@hooks.register("register_admin_viewset")
+def register_tailor_area():
+    return TailorViewSetGroup()
+
+
+@hooks.register("register_page_header_buttons")
+def simulate_personalization_button(page, user, view_name, next_url=None):
+    if personalizable(page.specific_class or type(page)):
+        yield Button(_("Simulate personalization"), simulator_url(page.pk), icon_name="view", priority=90)
 
 
 @hooks.register("register_permissions")
@@ -128,6 +142,22 @@ def register_experiment_log_actions(actions):
         def format_message(self, log_entry):
             return _("Reset the statistics of experiment “%(slot)s”") % {"slot": log_entry.data.get("slot", "")}
 
+    @actions.register_action(ACTION_PAUSE)
+    class PauseFormatter(LogFormatter):
+        label = _("Experiment: pause")
+
+        def format_message(self, log_entry):
+            return _("Paused experiment “%(slot)s”: everyone sees the default") % {
+                "slot": log_entry.data.get("slot", "")
+            }
+
+    @actions.register_action(ACTION_RESUME)
+    class ResumeFormatter(LogFormatter):
+        label = _("Experiment: resume")
+
+        def format_message(self, log_entry):
+            return _("Resumed experiment “%(slot)s”") % {"slot": log_entry.data.get("slot", "")}
+
     @actions.register_action(ACTION_WINNER)
     class WinnerFormatter(LogFormatter):
         label = _("Experiment: declare winner")
@@ -141,7 +171,71 @@ def register_experiment_log_actions(actions):
 
 @hooks.register("register_page_header_buttons")
 def experiments_button(page, user, view_name, next_url=None):
-    """From the page editor to the page's experiments (the report filtered by the page)."""
-    if can_review(user) and Experiment.objects.filter(page_id=page.pk).exists():
+    """From the page editor to the page's experiments (the report filtered by the page), and to each
+    region's own experiment (one link per slot, "Experiment: cta")."""
+    if not can_review(user):
+        return
+    slots = list(Experiment.objects.filter(page_id=page.pk).order_by("slot_name").values_list("pk", "slot_name"))
+    if slots:
         url = f"{reverse('tailor_experiments:index')}?{urlencode({'page': page.pk})}"
         yield Button(_("Experiments"), url, icon_name="crosshairs", priority=91)
+    for pk, slot_name in slots:
+        label = _("Experiment: %(slot)s") % {"slot": slot_name}
+        yield Button(label, reverse("tailor_experiments:detail", args=[pk]), icon_name="crosshairs", priority=92)
+
+
+# --- Visitor data: data requests (access, erasure); see cms.visitor_data --------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_visitor_data_url():
+    # imported here: this block stays self-contained at the end of the file (the menu above is reorganized)
+    from cms.visitor_data import VisitorDataView
+
+    return [path("tailor/visitor-data/", VisitorDataView.as_view(), name="tailor_visitor_data")]
+
+
+class VisitorDataMenuItem(MenuItem):
+    def is_shown(self, request):
+        # imported here: see register_visitor_data_url
+        from cms.visitor_data import can_handle_visitor_data
+
+        return can_handle_visitor_data(request.user)
+
+
+@hooks.register("register_tailor_menu_item")  # the Tailor submenu (TAILOR_MENU_HOOK)
+def visitor_data_menu_item():
+    return VisitorDataMenuItem(
+        _("Visitor data"), reverse("tailor_visitor_data"), name="tailor-visitor-data", icon_name="user", order=900
+    )
+
+
+@hooks.register("register_permissions")
+def register_visitor_data_permissions():
+    return Permission.objects.filter(content_type__app_label="tailor_variants", codename="add_visitordatarequest")
+
+
+@hooks.register("register_log_actions")
+def register_visitor_data_log_actions(actions):
+    @actions.register_action("tailor.visitor_data.export")
+    class ExportFormatter(LogFormatter):
+        label = _("Visitor data: export")
+
+        def format_message(self, log_entry):
+            return _("Exported a visitor's data (%(events)s event(s)); reference: %(reference)s") % {
+                "events": log_entry.data.get("events", 0),
+                "reference": log_entry.data.get("reference") or "—",
+            }
+
+    @actions.register_action("tailor.visitor_data.forget")
+    class ForgetFormatter(LogFormatter):
+        label = _("Visitor data: erase")
+
+        def format_message(self, log_entry):
+            return _(
+                "Erased a visitor's data (%(profiles)s profile(s), %(events)s event(s)); reference: %(reference)s"
+            ) % {
+                "profiles": log_entry.data.get("profiles", 0),
+                "events": log_entry.data.get("events", 0),
+                "reference": log_entry.data.get("reference") or "—",
+            }

@@ -16,13 +16,18 @@ import math
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from rules.engine import Condition, ConditionError, Context, registry
+from rules.engine.i18n import _
+from rules.ml.clustering import NothingToSplit, discover
 from rules.models import RulesVersion, Segment
+from rules.profiles import profile_store
 from tailor.redis import get_redis, redis_key
 from tailor.settings import tailor_settings
 
@@ -84,17 +89,15 @@ class SegmentIndex:
                 continue
             if s.cluster is not None:
                 if profile is None or profile.page_views < 1:
-                    results.append(SegmentResult(s.slug, s.name, None, f"{s.name}: visitor profile unknown"))
+                    reason = _("%(segment)s: visitor profile unknown") % {"segment": s.name}
+                    results.append(SegmentResult(s.slug, s.name, None, reason))
                     continue
                 inside = cluster_index(s.cluster, profile) == s.cluster["index"]
-                results.append(
-                    SegmentResult(
-                        s.slug,
-                        s.name,
-                        inside,
-                        f"{s.name}: {'behaves like' if inside else 'does not behave like'} this discovered group",
-                    )
-                )
+                if inside:
+                    reason = _("%(segment)s: behaves like this discovered group") % {"segment": s.name}
+                else:
+                    reason = _("%(segment)s: does not behave like this discovered group") % {"segment": s.name}
+                results.append(SegmentResult(s.slug, s.name, inside, reason))
             elif s.condition is not None:
                 out = s.condition.evaluate(ctx)
                 results.append(SegmentResult(s.slug, s.name, out.value, f"{s.name}: {out.reason}"))
@@ -186,3 +189,136 @@ def bump_rules_version() -> None:
 
 def on_segment_changed(**kwargs) -> None:
     transaction.on_commit(bump_rules_version)
+
+
+# --- discovery: proposals from clustering (the command, the admin's "Run discovery" task) ---------
+
+
+@dataclass
+class DiscoveryOutcome:
+    """What one discovery run did, in the words the command and the admin's status page print."""
+
+    profiles: int
+    run: str = ""
+    #: (summary, size) of each proposal, largest first
+    proposals: list[tuple[str, int]] = field(default_factory=list)
+    saved: bool = False
+    #: why nothing was proposed ("" when something was)
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "profiles": self.profiles,
+            "run": self.run,
+            "proposals": [list(p) for p in self.proposals],
+            "saved": self.saved,
+            "message": self.message,
+        }
+
+
+class NotEnoughProfiles(ValueError):
+    pass
+
+
+def discover_segments(
+    *,
+    clusters: int | None = None,
+    min_profiles: int = 50,
+    max_profiles: int = 20000,
+    seed: int = 0,
+    dry_run: bool = False,
+    profiles=None,
+) -> DiscoveryOutcome:
+    """Cluster the consented profiles into disabled proposals (replacing the proposals nobody approved).
+
+    Raises `NotEnoughProfiles` below `min_profiles` (at least 4) and ValueError for an impossible
+    `clusters`; profiles that all behave alike give an outcome with no proposals and a `message`.
+    """
+    if clusters is not None and clusters < 1:
+        raise ValueError("--clusters must be at least 1")
+    if profiles is None:
+        profiles = [p for p in profile_store().all(max_profiles) if p.page_views > 0]
+    need = max(4, min_profiles)
+    if len(profiles) < need:
+        raise NotEnoughProfiles(
+            gettext(
+                "Only %(count)s consented profiles with page views; need %(need)s (lower --min-profiles to "
+                "cluster fewer)"
+            )
+            % {"count": len(profiles), "need": need}
+        )
+    run = timezone.now().strftime("%Y%m%d%H%M%S")
+    try:
+        found = discover(profiles, clusters=clusters, seed=seed, run=run)
+    except NothingToSplit:
+        return DiscoveryOutcome(
+            len(profiles),
+            run,
+            message=gettext(
+                "All %(count)s profiles behave the same (same visits, devices, times of day and sections): "
+                "there is nothing to split into segments, so nothing was proposed."
+            )
+            % {"count": len(profiles)},
+        )
+    ordered = sorted(found.clusters, key=lambda c: -c.size)
+    outcome = DiscoveryOutcome(len(profiles), run, [(c.summary, c.size) for c in ordered])
+    if dry_run:
+        return outcome
+    with transaction.atomic():
+        # Proposals nobody approved are replaced; approved (enabled) segments stay with their own run.
+        Segment.objects.filter(kind=Segment.KIND_DISCOVERED, enabled=False).delete()
+        taken = set(Segment.objects.values_list("name", flat=True))
+        for c in found.clusters:
+            name = f"Discovered {run}-{c.index + 1}: {c.summary}"[:100]
+            if name in taken:  # a same-second rerun: names are unique
+                name = f"{name[:90]} ({c.index + 1})"
+            Segment.objects.create(
+                name=name,
+                slug=f"discovered-{run}-{c.index + 1}",
+                kind=Segment.KIND_DISCOVERED,
+                enabled=False,
+                summary=c.summary,
+                description=gettext("%(size)s of %(total)s visitors in run %(run)s. Name it and approve it to use it.")
+                % {"size": c.size, "total": len(profiles), "run": run},
+                cluster=found.cluster_json(c.index),
+                size=c.size,
+            )
+    outcome.saved = True
+    return outcome
+
+
+def membership_explanation(segment: Segment) -> str:
+    """How a discovered segment picks its members, in plain words (the admin shows it)."""
+    cluster = segment.cluster or {}
+    others = max(0, len(cluster.get("centers") or []) - 1)
+    sections = [f.split(":", 1)[1] for f in cluster.get("features") or [] if f.startswith("section:")]
+    words = {
+        "others": others,
+        "sections": ", ".join(sections) or gettext("none"),
+        "run": cluster.get("run", "?"),
+    }
+    text = (
+        ngettext(
+            "A visitor is in this segment when their behaviour is closer to this group's typical visitor than to "
+            "the %(others)s other group found in run %(run)s.",
+            "A visitor is in this segment when their behaviour is closer to this group's typical visitor than to "
+            "the %(others)s other groups found in run %(run)s.",
+            others,
+        )
+        % words
+    )
+    return " ".join(
+        [
+            text,
+            gettext(
+                "Behaviour means: how many times they came, which devices they use, at what time of day "
+                "(morning, afternoon, evening, night), and the share of their page views in each of these "
+                "sections: %(sections)s."
+            )
+            % words,
+            gettext(
+                "Only visitors who consented to personalization and viewed at least one page can match; "
+                "there are no conditions to edit, and the membership is re-checked on every request."
+            ),
+        ]
+    )

@@ -35,7 +35,7 @@ from wagtail.models import Page
 
 from cms.forms import SimulatorForm
 from cms.models import PREVIEW_MODE
-from cms.wagtail_hooks import register_simulator_menu_item, register_tailor_menu, simulate_personalization_button
+from cms.wagtail_hooks import SimulatorViewSet, TailorViewSetGroup, simulate_personalization_button
 from rules.apps import RulesConfig
 from rules.blocks import CONDITION_BLOCKS, ConditionsBlock
 from rules.engine import i18n
@@ -129,7 +129,7 @@ def block_texts(block: wagtail_blocks.Block) -> Iterator[str]:
 
 def test_condition_blocks_labels_help_texts_and_choices_are_marked(pseudo_locale):
     built_in = {name: cls for name, cls in CONDITION_BLOCKS.items() if cls.__module__ == "rules.blocks"}
-    assert len(built_in) == 16
+    assert len(built_in) == 20  # 16, and the journey, journey stage, likely-to-convert and next-section conditions
     for name, cls in built_in.items():
         block = cls()
         block.set_name(name)
@@ -212,7 +212,7 @@ def test_segment_validation_messages_are_marked(pseudo_locale, fields, what):
 def test_menu_items_buttons_and_the_preview_mode_are_marked(pseudo_locale, home_page):
     admin = get_user_model().objects.get(username="admin")
     buttons = list(simulate_personalization_button(home_page, admin, "edit"))
-    texts = [register_tailor_menu().label, register_simulator_menu_item().label, *(b.label for b in buttons)]
+    texts = [str(TailorViewSetGroup.menu_label), str(SimulatorViewSet.menu_label), *(b.label for b in buttons)]
     texts.append(dict(home_page.preview_modes)[PREVIEW_MODE])
     assert len(texts) == 4
     assert_marked(texts)
@@ -408,7 +408,7 @@ EXPECTED = [
     ("daypart", "evening"),
     (None, "Thompson sampling"),
     (None, "%(condition)s (%(timezone)s)"),
-    (None, "%(observed)s; wants %(wanted)s"),
+    (None, "%(observed)s; needed: %(wanted)s"),
     (None, "%(rest)s or %(last)s"),
     (None, "%(n)drd"),
     (None, "“%(text)s”"),

@@ -151,7 +151,7 @@ def test_discovered_segments_are_proposed_with_plain_language_summaries(db):
     summaries = sorted(s.summary for s in proposals)
     assert summaries == [
         "desktop, mornings, first visit, reads Blog",
-        "mobile, evenings, 3+ visits, reads Offers",
+        "mobile, evenings, 3–6 visits, reads Offers",
         "tablet, afternoons, returning, reads Docs",
     ]
     assert not any(s.enabled for s in proposals)

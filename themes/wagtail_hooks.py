@@ -27,7 +27,7 @@ def register_theme_urls():
 @hooks.register(TAILOR_MENU_HOOK)
 def register_themes_menu_item():
     return ThemesMenuItem(
-        _("Themes"), reverse("tailor_themes:index"), name="tailor-themes", icon_name="palette", order=300
+        _("Themes"), reverse("tailor_themes:index"), name="tailor-themes", icon_name="palette", order=400
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .conditions import Condition, ConditionError, Outcome, register
 from .context import Context
-from .i18n import _, gettext_noop, lower_first, ordinal
+from .i18n import _, gettext_noop, ordinal
 from .params import bool_param, number_param
 
 
@@ -57,9 +57,7 @@ class VisitCount(Condition):
         visit = _("%(ordinal)s visit") % {"ordinal": ordinal(count)}
         if ok:
             return Outcome(True, visit)
-        return Outcome(
-            False, _("%(observed)s; wants %(wanted)s") % {"observed": visit, "wanted": lower_first(self.describe())}
-        )
+        return Outcome(False, _("%(observed)s; needed: %(wanted)s") % {"observed": visit, "wanted": self.describe()})
 
 
 @register

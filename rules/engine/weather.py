@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from .conditions import Condition, ConditionError, Outcome, outcome_by, register
 from .context import Context
-from .i18n import _, fmt_number, gettext_noop, join_or, list_separator, lower_first, pgettext
+from .i18n import _, fmt_number, gettext_noop, join_or, list_separator, pgettext
 from .params import as_number, choice_list, number_param
 from .vocabulary import MAX_TEMPERATURE_C, MIN_TEMPERATURE_C, WEATHER_CONDITIONS, WEATHER_WORDS
 
@@ -36,10 +36,13 @@ def sky_name(condition: str) -> str:
 def _weather_key(ctx: Context) -> tuple | None:
     """What a Weather outcome depends on: the sky, the temperature and the city its reason names."""
     weather = ctx.get("weather")
-    if not isinstance(weather, Mapping):
+    if type(weather) is not dict and not isinstance(weather, Mapping):
         return None
     key = (weather.get("condition"), weather.get("temperature_c"), ctx.get("city"))
-    return key if all(v is None or isinstance(v, (str, int, float)) for v in key) else None
+    for v in key:
+        if v is not None and not isinstance(v, (str, int, float)):
+            return None
+    return key
 
 
 def _degrees(value: float) -> str:
@@ -158,6 +161,4 @@ class Weather(Condition):
             text = _("%(weather)s in %(city)s") % {"weather": text, "city": city.strip()[:80]}
         if ok:
             return Outcome(True, text)
-        return Outcome(
-            False, _("%(observed)s; wants %(wanted)s") % {"observed": text, "wanted": lower_first(self.describe())}
-        )
+        return Outcome(False, _("%(observed)s; needed: %(wanted)s") % {"observed": text, "wanted": self.describe()})

@@ -175,8 +175,8 @@ CASES = [
     ({"type": "query_param", "name": "promo"}, {"query": {}}, False, "no promo parameter"),
     # visits
     ({"type": "visit_count", "min": 3}, {"visit_count": 3}, True, "3rd visit"),
-    ({"type": "visit_count", "min": 3}, {"visit_count": 1}, False, "1st visit; wants visit 3 or later"),
-    ({"type": "visit_count", "min": 2, "max": 5}, {"visit_count": 6}, False, "visits 2–5"),
+    ({"type": "visit_count", "min": 3}, {"visit_count": 1}, False, "1st visit; needed: Visit 3 or later"),
+    ({"type": "visit_count", "min": 2, "max": 5}, {"visit_count": 6}, False, "needed: Visits 2–5"),
     ({"type": "visit_count", "max": 1}, {"visit_count": 1}, True, "1st visit"),
     ({"type": "returning_visitor"}, {"returning": True}, True, "Returning visitor"),
     ({"type": "returning_visitor"}, {"returning": False}, False, "New visitor, not returning"),
