@@ -23,6 +23,11 @@ class RulesConfig(AppConfig):
         setting_changed.connect(_forget_translations, dispatch_uid="tailor-i18n-settings")
         post_save.connect(on_segment_changed, sender=Segment, dispatch_uid="tailor-segment-saved")
         post_delete.connect(on_segment_changed, sender=Segment, dispatch_uid="tailor-segment-deleted")
+        # journey stages are compiled with the same shared rules version (rules.journeys)
+        from rules.models import JourneyStage
+
+        post_save.connect(on_segment_changed, sender=JourneyStage, dispatch_uid="tailor-stage-saved")
+        post_delete.connect(on_segment_changed, sender=JourneyStage, dispatch_uid="tailor-stage-deleted")
 
 
 def _forget_translations(setting, **kwargs):

@@ -36,8 +36,9 @@ from rules.context_input import parse_input
 from rules.context_providers import provider_facts
 from rules.engine import Context, Fact
 from rules.engine.context import SOURCE_PROFILE, SOURCE_SERVER, utcnow
-from rules.profiles import Profile, profile_store
-from rules.segments import segment_index
+from rules.journeys import journey_facts, record_journey_view, stage_facts
+from rules.profiles import Profile, profile_store, section_of
+from rules.segments import SegmentIndex, segment_index
 from tailor.settings import tailor_settings
 
 __all__ = ["Consent", "RequestContext", "build_request_context", "enrich", "resolve_consent", "visitor_language"]
@@ -58,6 +59,10 @@ class RequestContext:
     coordinates: tuple[float, float] | None = field(default=None, repr=False)
     weather_sent: bool = False
     profile: Any = None
+    #: the page being viewed, for the consented journey (`rules.journeys.describe_page`)
+    page_id: int | None = None
+    page_section: str | None = None
+    page_kind: str | None = None
 
 
 def build_request_context(
@@ -130,6 +135,14 @@ def _profile_facts(rc: RequestContext, record_view: bool) -> list[Fact]:
                 device=rc.ctx.get("device"),
                 local_hour=local.hour if local else None,
             )
+            record_journey_view(
+                profile,
+                rc.ctx,
+                now=utcnow(),
+                page_id=rc.page_id,
+                section=rc.page_section or section_of(rc.path or ""),
+                kind=rc.page_kind,
+            )
             store.save(profile)
     except Exception:  # a broken profile store must not break the page: the profile is unknown
         logger.warning("visitor profile store unavailable", exc_info=True)
@@ -146,17 +159,24 @@ def _profile_facts(rc: RequestContext, record_view: bool) -> list[Fact]:
     return facts
 
 
-def enrich(rc: RequestContext, needed: frozenset[str], *, record_view: bool = True) -> Context:
+def enrich(
+    rc: RequestContext, needed: frozenset[str], *, record_view: bool = True, index: SegmentIndex | None = None
+) -> Context:
     """Add provider facts the page needs, the consented profile and segments; returns the context."""
-    index = segment_index()
+    if index is None:  # a caller that compiled the page passes the index it used: one version check
+        index = segment_index()
     if rc.consent.personalization:
         needed = needed | index.facts
     extra = provider_facts(
         rc.ctx, needed, coordinates=rc.coordinates, text=rc.text, personalization=rc.consent.personalization
     ) + _profile_facts(rc, record_view)
     ctx = rc.ctx.with_facts(*[f for f in extra if f.name not in rc.ctx or rc.ctx.fact(f.name).source == SOURCE_SERVER])
+    if rc.consent.personalization:  # the journey and its predictions: consented profiles only
+        ctx = ctx.with_facts(*journey_facts(rc.profile, needed, ctx))
     if rc.consent.personalization and "segments" not in ctx:
         members = index.members(ctx, rc.profile)
         ctx = ctx.with_facts(Fact("segments", members, "segments", _("segment rules")))
+    if rc.consent.personalization:
+        ctx = ctx.with_facts(*stage_facts(ctx))
     rc.ctx = ctx
     return ctx

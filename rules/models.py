@@ -112,3 +112,78 @@ class VisitorProfile(models.Model):
 
     def __str__(self) -> str:
         return gettext("visitor %(id)s…") % {"id": self.visitor_id[:8]}
+
+
+class JourneyStage(models.Model):
+    """One stage of the site's funnel (Discover → Consider → Decide → Retain): a visitor is in the
+    furthest enabled stage whose conditions hold (see rules.journeys)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("Used in rules and in the API"))
+    order = models.PositiveSmallIntegerField(
+        _("order"), default=0, help_text=_("Position in the funnel: later stages have higher numbers")
+    )
+    description = models.TextField(_("description"), blank=True)
+    match = models.CharField(pgettext_lazy("conditions", "match"), max_length=3, choices=MATCH_CHOICES, default="all")
+    conditions = StreamField(
+        ConditionsBlock(),
+        blank=True,
+        use_json_field=True,
+        verbose_name=_("conditions"),
+        help_text=_(
+            "Usually Journey conditions (product pages this session, conversions so far); none: every journey starts here"
+        ),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    panels = [
+        MultiFieldPanel(
+            [FieldPanel("name"), FieldPanel("slug"), FieldPanel("order"), FieldPanel("description")], heading=_("Stage")
+        ),
+        FieldPanel("enabled"),
+        FieldPanel("match"),
+        FieldPanel("conditions"),
+    ]
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("journey stage")
+        verbose_name_plural = _("journey stages")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def condition_spec(self) -> dict | None:
+        return conditions_spec(list(self.conditions.raw_data), self.match)
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.slug and self.name:
+            self.slug = slugify(self.name)[:100]
+        spec = self.condition_spec()
+        if spec is not None:
+            if "journey_stage" in _types(spec):
+                raise ValidationError({"conditions": gettext("A stage cannot depend on a journey stage")})
+            try:
+                registry.build(spec)
+            except ConditionError as e:
+                raise ValidationError({"conditions": str(e)}) from None
+
+
+class PredictionModel(models.Model):
+    """A conversion-likelihood model trained on the site's sessions (`manage.py tailor_predict train`):
+    the trees as an .npz of plain arrays (read with allow_pickle=False) and the site's tables as JSON."""
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    arrays = models.BinaryField(_("arrays"))
+    meta = models.JSONField(_("meta"), default=dict)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("prediction model")
+        verbose_name_plural = _("prediction models")
+
+    def __str__(self) -> str:
+        return gettext("prediction model of %(date)s") % {"date": self.created_at}

@@ -43,6 +43,9 @@ class Profile:
     devices: dict[str, int] = field(default_factory=dict)
     dayparts: dict[str, int] = field(default_factory=dict)
     sections: dict[str, int] = field(default_factory=dict)
+    #: the session history (`rules.engine.journey`): page ids and section names only, bounded; kept
+    #: on the profile so that forgetting or withdrawing consent erases it with the rest
+    journey: dict = field(default_factory=dict)
     consent_personalization: bool = False
     consent_analytics: bool = False
 

@@ -4,10 +4,13 @@ Compilation reads the StreamField's raw JSON (no `to_python`, so no SQL for choo
 condition through the engine registry. The result is cached in-process, keyed by what it depends on:
 the page, its live revision and the segment index it was compiled against (`SegmentIndex.key`, which
 changes when segments change). Nothing below has to clear it, and deciding a request runs no SQL.
+Which slots' experiments are paused is read when compiling too (one query); pausing or resuming
+bumps the same shared version, so every process recompiles within STATS_REFRESH_SECONDS.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -22,7 +25,7 @@ from rules.blocks import conditions_spec, load_condition_hooks
 from rules.engine import Condition, ConditionError, Outcome, registry
 from rules.segments import SegmentIndex, segment_index
 from tailor.settings import tailor_settings
-from variants.blocks import PersonalizedBlock, slot_options
+from variants.blocks import PersonalizedBlock, slot_options, variant_is_complete
 from variants.engine import Slot, Variant
 from variants.engine.policies import PolicyError, make_policy
 from variants.engine.vocabulary import POLICY_AB, POLICY_RULES
@@ -109,9 +112,15 @@ def _valid_options(slot: Slot) -> Slot:
     return slot
 
 
-def compile_slot(slot_id: str, raw: dict[str, Any], segment_names: dict[str, str] | None = None) -> Slot:
+def compile_slot(
+    slot_id: str, raw: dict[str, Any], segment_names: dict[str, str] | None = None, complete_only: bool = False
+) -> Slot:
+    """`complete_only`: leave out variants without a name or content (pages: an autosaved draft may
+    hold a variant an editor has only begun; it must never match)."""
     variants = []
     for index, (variant_id, value) in enumerate(_variant_items(raw.get("variants"))):
+        if complete_only and not variant_is_complete(value):
+            continue
         spec = conditions_spec(value.get("conditions") or [], value.get("match") or "all")
         if spec and segment_names:
             spec = _name_segments(spec, segment_names)
@@ -143,7 +152,7 @@ def compile_slot(slot_id: str, raw: dict[str, Any], segment_names: dict[str, str
 def _walk(block: wagtail_blocks.Block, raw: Any, block_id: str | None, out: list[Slot], names=None) -> None:
     if isinstance(block, PersonalizedBlock):
         if block_id and isinstance(raw, dict):
-            out.append(compile_slot(block_id, raw, names))
+            out.append(compile_slot(block_id, raw, names, complete_only=True))
         return
     if isinstance(block, wagtail_blocks.BaseStreamBlock):
         for item in raw or []:
@@ -162,6 +171,18 @@ def stream_fields(page) -> Iterable[StreamField]:
     return [f for f in page._meta.get_fields() if isinstance(f, StreamField)]
 
 
+def paused_slot_ids(page) -> frozenset[str]:
+    """The slots of `page` whose experiment is paused (one query, at compile time only: pausing or
+    resuming bumps the shared rules version, which the compiled page cache is keyed by)."""
+    if page.pk is None:
+        return frozenset()
+    from variants.models import Experiment  # models load after the apps: import when compiling
+
+    return frozenset(
+        Experiment.objects.filter(page_id=page.pk, status=Experiment.STATUS_PAUSED).values_list("slot_id", flat=True)
+    )
+
+
 def compile_page(page, index: SegmentIndex | None = None) -> CompiledPage:
     """Compile without caching (used for previews of unsaved content)."""
     load_condition_hooks()
@@ -172,6 +193,9 @@ def compile_page(page, index: SegmentIndex | None = None) -> CompiledPage:
         if value is None:
             continue
         _walk(field.stream_block, list(value.raw_data), None, slots, names)
+    paused = paused_slot_ids(page) if slots else frozenset()
+    if paused:
+        slots = [dataclasses.replace(s, paused=True) if s.id in paused else s for s in slots]
     return CompiledPage(page.pk, page_revision_key(page), tuple(slots))
 
 
@@ -189,8 +213,10 @@ class CompiledPageCache:
         self._items: OrderedDict[tuple, CompiledPage] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, page) -> CompiledPage:
-        index = segment_index()
+    def get(self, page, index: SegmentIndex | None = None) -> CompiledPage:
+        """`page` compiled against `index` (default: the current segment index)."""
+        if index is None:
+            index = segment_index()
         key = (page.pk, page_revision_key(page), index.key)
         with self._lock:
             hit = self._items.get(key)
@@ -213,5 +239,5 @@ class CompiledPageCache:
 compiled_pages = CompiledPageCache()
 
 
-def compiled_page(page) -> CompiledPage:
-    return compiled_pages.get(page)
+def compiled_page(page, index: SegmentIndex | None = None) -> CompiledPage:
+    return compiled_pages.get(page, index)

@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 
 from rules.context_builder import Consent, RequestContext, enrich
 from rules.engine import Context
+from rules.journeys import describe_page
 from rules.profiles import profile_store
+from rules.segments import SegmentIndex, segment_index
 from variants.compiler import CompiledPage, compile_page, compiled_page
 from variants.engine import Decision, decide
+from variants.engine.contextual import UNKNOWN, attribute_value
 from variants.engine.decide import WEIGHTED_POLICIES
+from variants.engine.vocabulary import BREAKDOWN_MAX_SEGMENTS
 from variants.feedback import Feedback, feedback
 from variants.tokens import sign_decision
 
@@ -68,8 +72,13 @@ def personalize_page(
     view and signs no tokens, so a preview can never be counted as an impression. `record_visit=False`
     decides without counting a page view (a frontend's prefetch, refresh or middleware call).
     """
-    compiled = compile_page(page) if preview else compiled_page(page)
-    return personalize_compiled(compiled, rc, page=page, preview=preview, record_visit=record_visit, loop=loop)
+    # One segment index for the whole request: the page is compiled against the same segments the
+    # context is matched with, and the shared rules version is checked once (one Redis read).
+    index = segment_index()
+    compiled = compile_page(page, index) if preview else compiled_page(page, index)
+    return personalize_compiled(
+        compiled, rc, page=page, preview=preview, record_visit=record_visit, loop=loop, index=index
+    )
 
 
 def personalize_compiled(
@@ -80,6 +89,7 @@ def personalize_compiled(
     preview: bool = False,
     record_visit: bool = True,
     loop: Feedback | None = None,
+    index: SegmentIndex | None = None,
 ) -> PagePersonalization:
     """`personalize_page` for an already compiled page (the simulator decides synthetic slots here).
 
@@ -91,14 +101,16 @@ def personalize_compiled(
     back); without any id, a fresh draw from the loop's generator.
     """
     rc = as_request_context(rc)
-    ctx = enrich(rc, compiled.facts, record_view=record_visit and not preview)
-    learning = [s for s in compiled.slots if s.policy in WEIGHTED_POLICIES]
+    if page is not None and rc.page_id is None:  # the consented journey keeps the page id and kind
+        rc.page_id, rc.page_section, rc.page_kind = describe_page(page, rc.path)
+    ctx = enrich(rc, compiled.facts, record_view=record_visit and not preview, index=index)
+    learning = [s for s in compiled.slots if s.policy in WEIGHTED_POLICIES and not s.paused]
     if learning:
         loop = loop or feedback()
         loop.ensure_fresh(learning)
     decisions = []
     for slot in compiled.slots:
-        if slot.policy in WEIGHTED_POLICIES:
+        if slot.policy in WEIGHTED_POLICIES and not slot.paused:
             bucket, allocation = loop.allocation(slot, ctx)  # type: ignore[union-attr]
             decisions.append(
                 decide(
@@ -109,6 +121,7 @@ def personalize_compiled(
                     unit=rc.visitor_id,
                     rng=loop.rng,  # type: ignore[union-attr]
                     bucket=bucket,
+                    evidence=loop.evidence(slot.id, bucket),  # type: ignore[union-attr]
                 )
             )
         else:
@@ -116,6 +129,7 @@ def personalize_compiled(
     result = PagePersonalization(page, compiled, ctx, decisions, visitor_id=rc.visitor_id, consent=rc.consent)
     if not preview:
         bot = ctx.get("device") == "bot"
+        dims = breakdown_dims(ctx, segments=rc.consent.analytics)
         result.tokens = {
             d.slot_id: sign_decision(
                 d,
@@ -123,10 +137,26 @@ def personalize_compiled(
                 visitor_id=rc.visitor_id,
                 analytics=rc.consent.analytics,
                 bot=bot,
+                dims=dims,
             )
             for d in decisions
         }
     return result
+
+
+def breakdown_dims(ctx: Context, *, segments: bool = False) -> str:
+    """What an experiment's review breaks results down by, for this request: ``device|daypart|segments``
+    (``?`` when unknown). Coarse values only, no identity: the device class and the time of day always
+    (facts of the "necessary" level); the segments (slugs, at most BREAKDOWN_MAX_SEGMENTS,
+    comma-separated) only when `segments` says the visitor allowed analytics (and they are known:
+    with personalization consent), since the event log keeps them."""
+    segments = ctx.get("segments") if segments else None
+    if segments is None:
+        seg = UNKNOWN
+    else:
+        member = sorted({segments} if isinstance(segments, str) else set(map(str, segments)))
+        seg = ",".join(m.replace("|", "/").replace(",", "/")[:64] for m in member[:BREAKDOWN_MAX_SEGMENTS])
+    return f"{attribute_value('device', ctx)}|{attribute_value('daypart', ctx)}|{seg}"
 
 
 def load_profile(visitor_id: str):

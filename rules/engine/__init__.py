@@ -18,7 +18,9 @@ from .context import Context, Fact, InvalidContext, get_zone
 from .device import Device, classify_device
 from .emotion import Emotion
 from .geo import City, Country
+from .journey import InJourneyStage, JourneyMetric
 from .language import Language
+from .prediction import LikelyNextSection, LikelyToConvert
 from .segments import InSegment
 from .traits import Trait
 from .visits import ReturningVisitor, VisitCount
@@ -38,9 +40,13 @@ __all__ = [
     "Device",
     "Emotion",
     "Fact",
+    "InJourneyStage",
     "InSegment",
     "InvalidContext",
+    "JourneyMetric",
     "Language",
+    "LikelyNextSection",
+    "LikelyToConvert",
     "Not",
     "Outcome",
     "QueryParam",

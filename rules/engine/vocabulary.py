@@ -89,3 +89,21 @@ DAY_NAMES = (
     gettext_noop("Saturday"),
     gettext_noop("Sunday"),
 )
+
+#: what a page is for, in the Online Shoppers dataset's words (journeys, the conversion model)
+PAGE_KINDS = ("administrative", "informational", "product")
+PAGE_KIND_LABELS = {
+    "administrative": gettext_noop("Administrative"),
+    "informational": gettext_noop("Informational"),
+    "product": gettext_noop("Product"),
+}
+#: where a journey's session came from
+ENTRY_SOURCES = ("direct", "search", "social", "campaign", "referral", "unknown")
+ENTRY_LABELS = {
+    "direct": gettext_noop("Direct"),
+    "search": gettext_noop("Search engine"),
+    "social": gettext_noop("Social network"),
+    "campaign": gettext_noop("Campaign"),
+    "referral": gettext_noop("Another site"),
+    "unknown": gettext_noop("Unknown"),
+}

@@ -257,3 +257,71 @@ def korean_home_body() -> list[dict]:
         paragraph("<p>위의 모든 내용은 당신을 위해 골랐습니다. 이유는 API에 물어보세요.</p>", "outro"),
     ]
     return _rekeyed(body, KOREAN_SLUG)
+
+
+# --- journeys and predictions: a small shop whose pricing page asks likely buyers to start ----------
+
+#: the demo's funnel (`JourneyStage`): everyone starts in Discover; a few product pages make a
+#: visitor Consider, a likely conversion Decide, a conversion Retain
+JOURNEY_STAGES = (
+    {"slug": "discover", "name": "Discover", "order": 1, "conditions": []},
+    {
+        "slug": "consider",
+        "name": "Consider",
+        "order": 2,
+        "conditions": [condition("journey", {"metric": "product_pages", "min": 3, "max": None}, "stage", "consider")],
+    },
+    {
+        "slug": "decide",
+        "name": "Decide",
+        "order": 3,
+        "conditions": [condition("likely_to_convert", {"threshold": 0.3}, "stage", "decide")],
+    },
+    {
+        "slug": "retain",
+        "name": "Retain",
+        "order": 4,
+        "conditions": [condition("journey", {"metric": "conversions", "min": 1, "max": None}, "stage", "retain")],
+    },
+)
+
+
+def next_step_slot() -> dict:
+    """The pricing page's call to action: "Ready to start?" for visitors the model expects to convert."""
+    return personalized(
+        "next-step",
+        default=[button("Compare plans", "/pricing/#plans", "next-step", "default")],
+        variants=[
+            variant(
+                "next-step",
+                "Ready to start?",
+                [
+                    heading("Ready to start?", "next-step", "ready"),
+                    button("Start your trial now", "/signup/", "next-step", "ready"),
+                ],
+                [condition("likely_to_convert", {"threshold": 0.3}, "next-step", "ready")],
+            ),
+            variant(
+                "next-step",
+                "Welcome back",
+                [heading("Welcome back! Here is what is new", "next-step", "retain")],
+                [condition("journey_stage", {"stage": "retain"}, "next-step", "retain")],
+            ),
+        ],
+    )
+
+
+#: the shop's pages under the home page: (slug, title, body); "products-*" and "pricing" are
+#: product pages to the journey (their section's words), "about" an informational one
+def shop_pages() -> list[tuple[str, str, list[dict]]]:
+    pages = [
+        (
+            f"products-{name}",
+            f"Product: {name.title()}",
+            [heading(f"Tailor {name.title()}", "shop", name), paragraph(f"<p>All about {name}.</p>", "shop", name)],
+        )
+        for name in ("starter", "team", "enterprise")
+    ]
+    pages.append(("about", "About us", [paragraph("<p>Who we are.</p>", "shop", "about")]))
+    pages.append(("pricing", "Pricing", [heading("Plans and pricing", "shop", "pricing"), next_step_slot()]))
+    return pages

@@ -19,6 +19,8 @@ import pytest
 
 from rules.engine import ConditionError, Context, i18n, registry
 from rules.engine.campaign import QUERY_OPERATORS
+from rules.engine.journey import JOURNEY_METRICS, StageResult, simulated_summary
+from rules.engine.prediction import Likelihood, NextSection
 from rules.engine.traits import TRAIT_OPERATORS
 from rules.engine.vocabulary import DEVICE_CLASSES, EMOTION_LABELS, WEATHER_CONDITIONS
 from tests.pseudo_locale import pseudo, unmarked_words
@@ -58,6 +60,11 @@ DATA = frozenset(
         "xqz",
         "ja",
         "de",
+        # journeys: section names and an editor's stage names
+        "shop",
+        "pricing",
+        "Decide",
+        "Consider",
     }
 )
 
@@ -199,6 +206,46 @@ CASES: dict[str, list[tuple[dict, list[Context]]]] = {
         ({"min": 3, "max": 3}, [Context.build(visit_count=2), Context.build(visit_count=3)]),
         ({"max": 3}, [Context.build(visit_count=12)]),
     ],
+    "journey": [
+        (
+            {"metric": "product_pages", "min": 3},
+            [Context.build(journey=simulated_summary(5, 4.0)), Context.build(journey=simulated_summary(1)), UNKNOWN],
+        ),
+        ({"metric": "minutes", "max": 2}, [Context.build(journey=simulated_summary(3, 8.5))]),
+        ({"metric": "section_pages", "section": "shop", "min": 1}, [Context.build(journey=simulated_summary(2))]),
+        ({"metric": "conversions", "min": 1, "max": 3}, [Context.build(journey=simulated_summary(2, 1, 1))]),
+    ],
+    "journey_stage": [
+        (
+            {"stage": "decide", "name": "Decide"},
+            [
+                Context.build(journey_stage=StageResult("decide", "Decide", 3, "Decide: xqz")),
+                Context.build(journey_stage=StageResult("consider", "Consider", 2, "Consider: xqz")),
+                Context.build(journey_stage=StageResult(None, None, None, "xqz")),
+                UNKNOWN,
+            ],
+        ),
+    ],
+    "likely_to_convert": [
+        (
+            {"threshold": 0.5},
+            [
+                Context.build(conversion_likelihood=Likelihood(0.8, ("xqz",))),
+                Context.build(conversion_likelihood=Likelihood(0.1, ())),
+                UNKNOWN,
+            ],
+        ),
+    ],
+    "likely_next_section": [
+        (
+            {"section": "pricing", "min_probability": 0.3},
+            [
+                Context.build(next_section=NextSection("shop", (("pricing", 0.6), ("", 0.4)))),
+                Context.build(next_section=NextSection("shop", (("", 0.9), ("pricing", 0.1)))),
+                UNKNOWN,
+            ],
+        ),
+    ],
     "returning_visitor": [
         ({"returning": True}, [Context.build(returning=True), Context.build(returning=False), UNKNOWN]),
         ({"returning": False}, [Context.build(returning=True), Context.build(returning=False)]),
@@ -326,6 +373,12 @@ INVALID = [
     {"type": "query_param", "name": "promo", "operator": "equals"},
     {"type": "query_param", "name": "promo", "operator": "contains"},
     {"type": "visit_count"},
+    {"type": "journey", "metric": "bogus", "min": 1},
+    {"type": "journey", "metric": "pages"},
+    {"type": "journey", "metric": "section_pages", "min": 1},
+    {"type": "journey_stage"},
+    {"type": "likely_to_convert", "threshold": 2},
+    {"type": "likely_next_section"},
     {"type": "visit_count", "min": 4, "max": 2},
     {"type": "visit_count", "min": 1.5},
     {"type": "returning_visitor", "returning": "maybe"},
@@ -347,7 +400,8 @@ INVALID = [
 
 #: what a spec must spell as it is, listed in messages about specs ("choose from clear, clouds, ...")
 CODES = frozenset(
-    {*WEATHER_CONDITIONS, *EMOTION_LABELS, *DEVICE_CLASSES, *QUERY_OPERATORS, *TRAIT_OPERATORS, "int", "dict"}
+    {*WEATHER_CONDITIONS, *EMOTION_LABELS, *DEVICE_CLASSES, *QUERY_OPERATORS, *TRAIT_OPERATORS, *JOURNEY_METRICS}
+    | {"int", "dict"}
 )
 
 
