@@ -2,7 +2,7 @@
 
     python -m benchmarks.profile [--requests 300] [--query page|personalizedPage] [--html out.html]
 
-Same setup and documents as `benchmarks.requests` (test database, demo page, returning visitor).
+Same setup and documents as `benchmarks.page_requests` (test database, demo page, returning visitor).
 Needs pyinstrument (`pip install pyinstrument`).
 """
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.test.utils import setup_test_environment  # after setup
     from pyinstrument import Profiler  # bench-only requirement
 
-    from benchmarks.requests import documents  # after setup
+    from benchmarks.page_requests import documents  # after setup
 
     setup_test_environment()
     connection.creation.create_test_db(verbosity=0)

@@ -16,6 +16,12 @@ import wagtail
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out"
 
+#: why `make bench` stops before measuring anything when the load part cannot run
+WRK_MISSING = (
+    "wrk is not installed: the load part needs it (apt-get install wrk; brew install wrk), "
+    "or leave that part out: make bench BENCH_ARGS='--skip load'"
+)
+
 
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0-100) of a non-empty list."""

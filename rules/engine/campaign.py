@@ -21,12 +21,14 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .conditions import Condition, ConditionError, Outcome, register
+from .conditions import Condition, ConditionError, Outcome, outcome_by, outcome_by_own, register
 from .context import Context
 from .i18n import _, gettext_noop, quoted
 from .params import MAX_TEXT, at_most_characters, expected_text, is_blank
 
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+#: longer visitor values are evaluated every time rather than remembered (`outcome_by`)
+_REMEMBERED_TEXT = 256
 
 
 def _utm_value(params: Mapping[str, Any], key: str) -> str | None:
@@ -41,6 +43,19 @@ def _utm_value(params: Mapping[str, Any], key: str) -> str | None:
     if "*" in value[:-1]:
         raise ConditionError(key, _("'*' is allowed only at the end (it matches any ending)"))
     return value
+
+
+def _utm_key(condition: Utm, ctx: Context) -> tuple | None:
+    """What a Utm outcome depends on: the parameters it asks about (text or absent; None, not
+    remembered, for other shapes)."""
+    utm = ctx.get("utm")
+    if type(utm) is not dict and not isinstance(utm, Mapping):
+        return None
+    key = tuple(utm.get(k) for k in condition.wanted)
+    for value in key:
+        if value is not None and (type(value) is not str or len(value) > _REMEMBERED_TEXT):
+            return None
+    return key
 
 
 @register
@@ -70,6 +85,7 @@ class Utm(Condition):
     def describe(self) -> str:
         return _campaign(f"utm_{k}={v}" for k, v in self.wanted.items())
 
+    @outcome_by_own(_utm_key)
     def evaluate(self, ctx: Context) -> Outcome:
         utm = ctx.get("utm")
         if not isinstance(utm, Mapping):
@@ -207,6 +223,7 @@ class Referrer(Condition):
         without_scheme = url.split("://", 1)[1] if "://" in url else url
         return bool(self._glob(url) or self._glob(without_scheme))
 
+    @outcome_by(lambda ctx: raw if type(raw := ctx.get("referrer")) is str and len(raw) <= _REMEMBERED_TEXT else None)
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("referrer")
         if not isinstance(raw, str):

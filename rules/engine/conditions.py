@@ -58,12 +58,44 @@ def outcome_by(key: Callable[[Context], Hashable | None]):
             value = key(ctx)
             if value is None:
                 return evaluate(self, ctx)
-            memo = self.__dict__.get("_outcomes")
-            if memo is None or len(memo) >= MAX_REMEMBERED_OUTCOMES:
-                memo = self.__dict__["_outcomes"] = {}
+            # the memo lives on the condition and starts afresh when full (inlined: hot path)
             full = (wording(), value)
+            try:
+                memo = self._outcomes
+            except AttributeError:
+                memo = self.__dict__["_outcomes"] = {}
             out = memo.get(full)
             if out is None:
+                if len(memo) >= MAX_REMEMBERED_OUTCOMES:
+                    memo.clear()
+                out = memo[full] = evaluate(self, ctx)
+            return out
+
+        return remembered
+
+    return decorate
+
+
+def outcome_by_own(key: Callable[[Any, Context], Hashable | None]):
+    """`outcome_by` for a key that also depends on the condition's own parameters: `key(self, ctx)`
+    (a Trait's outcome depends on the value of the trait it names)."""
+
+    def decorate(evaluate):
+        @wraps(evaluate)
+        def remembered(self, ctx):
+            value = key(self, ctx)
+            if value is None:
+                return evaluate(self, ctx)
+            # the memo lives on the condition and starts afresh when full (inlined: hot path)
+            full = (wording(), value)
+            try:
+                memo = self._outcomes
+            except AttributeError:
+                memo = self.__dict__["_outcomes"] = {}
+            out = memo.get(full)
+            if out is None:
+                if len(memo) >= MAX_REMEMBERED_OUTCOMES:
+                    memo.clear()
                 out = memo[full] = evaluate(self, ctx)
             return out
 

@@ -242,7 +242,7 @@ class Device(Condition):
     def describe(self) -> str:
         return _("Device is %(devices)s") % {"devices": self._wanted()}
 
-    @outcome_by(lambda ctx: ctx.get("device") if isinstance(ctx.get("device"), str) else None)
+    @outcome_by(lambda ctx: device if isinstance(device := ctx.get("device"), str) else None)
     def evaluate(self, ctx: Context) -> Outcome:
         device = ctx.get("device")
         if device is None:

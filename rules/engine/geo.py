@@ -316,7 +316,7 @@ class Country(Condition):
     def describe(self) -> str:
         return _("Country is %(countries)s") % {"countries": self._wanted()}
 
-    @outcome_by(lambda ctx: ctx.get("country") if isinstance(ctx.get("country"), str) else None)
+    @outcome_by(lambda ctx: country if isinstance(country := ctx.get("country"), str) else None)
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("country")
         if raw is None:
@@ -494,7 +494,7 @@ class City(Condition):
                 best = (self._by_key[found[0]], found[1])
         return best
 
-    @outcome_by(lambda ctx: ctx.get("city") if isinstance(ctx.get("city"), str) else None)
+    @outcome_by(lambda ctx: city if isinstance(city := ctx.get("city"), str) else None)
     def evaluate(self, ctx: Context) -> Outcome:
         raw = ctx.get("city")
         if not isinstance(raw, str) or not raw.strip():

@@ -25,8 +25,8 @@ process runs; `clear_memo()` forgets, for tests and settings changes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from functools import wraps
 
@@ -71,30 +71,58 @@ def set_translator(
 _generation = 0
 
 
+#: what `wording()` answers with no translator installed (made once per generation, not per call)
+_plain_wording: tuple[int, str | None] = (0, None)
+
+
 def clear_memo() -> None:
     """Forget remembered translations (a test changed the catalogues, or the language settings changed)."""
-    global _generation
+    global _generation, _plain_wording
     _memo.clear()
     _generation += 1
+    _plain_wording = (_generation, None)
 
 
-@contextmanager
-def remembering() -> Iterator[None]:
+class _Remembering:
+    """One `remembering()` block that installs a table (a class, not a generator: it is entered on
+    every decision)."""
+
+    __slots__ = ("_tokens",)
+
+    def __enter__(self) -> None:
+        language = _language()  # type: ignore[misc]
+        table = _memo.setdefault(language, {})
+        if len(table) > _MAX_REMEMBERED:
+            table.clear()
+        self._tokens = (_table.set(table), _block_language.set(language))
+
+    def __exit__(self, *exc: object) -> None:
+        table_token, language_token = self._tokens
+        _block_language.reset(language_token)
+        _table.reset(table_token)
+
+
+class _Nothing:
+    """A `remembering()` block with nothing to do (no translator, or already inside a block)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NOTHING = _Nothing()
+
+
+def remembering() -> AbstractContextManager[None]:
     """Within the block, each string is translated once per language (the language is read once:
     do not switch languages inside it)."""
     if _translator is None or _language is None or _table.get() is not None:
-        yield
-        return
-    table = _memo.setdefault(_language(), {})
-    if len(table) > _MAX_REMEMBERED:
-        table.clear()
-    token = _table.set(table)
-    language_token = _block_language.set(_language())
-    try:
-        yield
-    finally:
-        _block_language.reset(language_token)
-        _table.reset(token)
+        return _NOTHING
+    return _Remembering()
 
 
 def current_language() -> str | None:
@@ -109,7 +137,7 @@ def wording() -> tuple[int, str | None]:
     """What a remembered text depends on besides its own inputs: the translations installed and the
     active language."""
     if _translator is None:
-        return (_generation, None)
+        return _plain_wording
     return (_generation, current_language())
 
 

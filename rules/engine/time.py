@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from .conditions import Condition, ConditionError, Outcome, outcome_by, register
+from .conditions import MAX_REMEMBERED_OUTCOMES, Condition, ConditionError, Outcome, outcome_by, register
 from .context import Context
-from .i18n import _, gettext_noop, join_and
+from .i18n import _, gettext_noop, join_and, wording
 from .vocabulary import DAY_NAMES, DAYPART_LABELS
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
@@ -36,7 +36,13 @@ def parse_hhmm(value, field: str) -> int:
 
 
 def fmt_minutes(minutes: int) -> str:
+    if type(minutes) is int and 0 <= minutes < 1440:
+        return _CLOCK[minutes]
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+#: "00:00" .. "23:59", worded once (reasons name the visitor's minute)
+_CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(1440))
 
 
 def daypart(hour: float) -> str:
@@ -58,11 +64,19 @@ def period_name(start: int, end: int) -> str:
 
 
 def _local_key(ctx: Context, part: str) -> tuple | None:
-    """What a time condition's outcome depends on: the timezone and the local minute or weekday."""
+    """What a time condition's outcome depends on: the timezone and the local minute or weekday
+    (worked out once per context: every time condition of a page reads it)."""
+    derived = ctx.derived()
+    slot = ("time-key", part)
+    if slot in derived:
+        return derived[slot]
     local = ctx.local_now()
     if local is None:
-        return None
-    return (ctx.get("timezone"), local.hour * 60 + local.minute if part == "minute" else local.weekday())
+        key = None
+    else:
+        key = (ctx.get("timezone"), local.hour * 60 + local.minute if part == "minute" else local.weekday())
+    derived[slot] = key
+    return key
 
 
 def _clock_unknown(condition: Condition, ctx: Context) -> Outcome:
@@ -71,11 +85,20 @@ def _clock_unknown(condition: Condition, ctx: Context) -> Outcome:
 
 
 def _where(condition: Condition, ctx: Context) -> str:
-    """The condition on the visitor's clock: "Evening 18:00–23:00 (Asia/Seoul)"."""
-    return _("%(condition)s (%(timezone)s)") % {
-        "condition": condition.describe(),
-        "timezone": ctx.get("timezone") or "?",
-    }
+    """The condition on the visitor's clock: "Evening 18:00–23:00 (Asia/Seoul)" (worded once per
+    timezone and language: a time condition's outcomes are remembered per minute, so a visitor in a
+    minute not seen lately words a reason, and this is most of it)."""
+    timezone = ctx.get("timezone") or "?"
+    memo = condition.__dict__.get("_where")
+    if memo is None or len(memo) >= MAX_REMEMBERED_OUTCOMES:
+        memo = condition.__dict__["_where"] = {}
+    key = (wording(), timezone) if type(timezone) is str else None
+    text = memo.get(key) if key is not None else None
+    if text is None:
+        text = _("%(condition)s (%(timezone)s)") % {"condition": condition.describe(), "timezone": timezone}
+        if key is not None:
+            memo[key] = text
+    return text
 
 
 def _not_now(condition: Condition, ctx: Context, now: str) -> Outcome:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .conditions import Condition, ConditionError, Outcome, register
+from .conditions import Condition, ConditionError, Outcome, outcome_by_own, register
 from .context import Context
 from .i18n import _, fmt_number, gettext_noop, pgettext, quoted
 from .params import MAX_TEXT, as_bool, as_number, at_most_characters, is_blank, number_param
@@ -23,6 +23,23 @@ def _fmt_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return fmt_number(value)
     return quoted(str(value))
+
+
+#: trait values whose outcome can be remembered (`_trait_key`)
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _trait_key(condition: Trait, ctx: Context) -> tuple | None:
+    """What a Trait's outcome depends on: the value (and its type: ``True == 1``) of the trait it
+    names; None (not remembered) for other shapes."""
+    traits = ctx.get("traits")
+    if type(traits) is not dict and not isinstance(traits, Mapping):
+        return None
+    actual = traits.get(condition.key)
+    kind = type(actual)
+    if kind not in _SCALARS or (kind is str and len(actual) > 256):
+        return None
+    return (kind, actual)
 
 
 @register
@@ -119,6 +136,7 @@ class Trait(Condition):
             return number == self._number
         return str(actual).casefold() == self._text
 
+    @outcome_by_own(_trait_key)
     def evaluate(self, ctx: Context) -> Outcome:
         traits = ctx.get("traits")
         if not isinstance(traits, Mapping):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from rules.engine import Condition, Context, Outcome
-from rules.engine.i18n import _, pgettext, remembering
+from rules.engine.i18n import _, pgettext, remembering, wording
 
 from .allocation import pick, restrict
 from .contextual import NO_SEGMENT, attribute_facts, context_keys, split_attributes
@@ -22,6 +23,7 @@ from .vocabulary import (
     DEFAULT_ALGORITHM,
     DEFAULT_VARIANT,
     GLOBAL_BUCKET,
+    PAUSED_BUCKET,
     POLICIES,
     POLICY_AB,
     POLICY_BANDIT,
@@ -54,6 +56,10 @@ __all__ = [
 UNIT_FACT = "visitor"
 
 
+#: most `Evaluation`s one variant remembers (`Variant.evaluation`); the memo starts afresh when full
+MAX_REMEMBERED_EVALUATIONS = 1024
+
+
 @dataclass(frozen=True)
 class Variant:
     id: str
@@ -66,8 +72,25 @@ class Variant:
             return Outcome(True, _("Everyone (no conditions)"))
         return self.condition.evaluate(ctx)
 
-    @property
+    def evaluation(self, ctx: Context) -> Evaluation:
+        """`evaluate` as an `Evaluation`. Conditions remember their outcomes, so the same few come
+        back request after request: each is wrapped once (an immutable value, safe to share)."""
+        condition = self.condition
+        res = condition.evaluate(ctx) if condition is not None else self.evaluate(ctx)
+        value = res.value
+        if value is not True and value is not False and value is not None:  # not a memo key: 1 == True
+            return Evaluation(self.id, self.name, value, res.reason)
+        memo = self.__dict__.get("_evaluations")
+        if memo is None or len(memo) >= MAX_REMEMBERED_EVALUATIONS:
+            memo = self.__dict__["_evaluations"] = {}
+        ev = memo.get(res)
+        if ev is None:
+            ev = memo[res] = Evaluation(self.id, self.name, value, res.reason)
+        return ev
+
+    @cached_property
     def facts(self) -> frozenset[str]:
+        # a compiled variant never changes: its facts are gathered once (cached on the instance)
         return frozenset() if self.condition is None else self.condition.fact_names()
 
 
@@ -80,12 +103,29 @@ class Slot:
     variants: tuple[Variant, ...] = ()
     policy: str = POLICY_RULES
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: the slot's experiment is paused: everyone sees the default, and nothing is learned or counted
+    paused: bool = False
 
     def variant(self, variant_id: str) -> Variant | None:
         for v in self.variants:
             if v.id == variant_id:
                 return v
         return None
+
+    @cached_property
+    def facts_through(self) -> tuple[frozenset[str], ...]:
+        """``facts_through[i]``: the facts the variants up to and including the i-th read (gathered
+        once per compiled slot: a RULES decision depends on the variants evaluated so far)."""
+        out, acc = [], frozenset()
+        for v in self.variants:
+            acc = acc | v.facts
+            out.append(acc)
+        return tuple(out)
+
+    @cached_property
+    def all_facts(self) -> frozenset[str]:
+        """The facts any of the slot's variants reads."""
+        return self.facts_through[-1] if self.variants else frozenset()
 
 
 @dataclass(frozen=True)
@@ -120,18 +160,28 @@ class Decision:
 def evaluate_variants(slot: Slot, ctx: Context, *, stop_at_first: bool) -> list[Evaluation]:
     out: list[Evaluation] = []
     for v in slot.variants:
-        res = v.evaluate(ctx)
-        out.append(Evaluation(v.id, v.name, res.value, res.reason))
-        if stop_at_first and res.value is True:
+        ev = v.evaluation(ctx)
+        out.append(ev)
+        if stop_at_first and ev.matched is True:
             break
     return out
 
 
+def _variant_reason(e: Evaluation) -> str:
+    """A variant's line in a default decision's reasons ("Variant 2: Evening 18:00–23:00 …"), worded
+    once per remembered evaluation and language (`Variant.evaluation` hands the same ones back)."""
+    words = wording()
+    kept = e.__dict__.get("_reason")
+    if kept is not None and kept[0] == words:
+        return kept[1]
+    text = _("%(variant)s: %(reason)s") % {"variant": e.variant_name, "reason": e.reason}
+    e.__dict__["_reason"] = (words, text)
+    return text
+
+
 def _default(slot: Slot, evaluations: list[Evaluation], facts: frozenset[str]) -> Decision:
     if slot.variants:
-        reasons = [_("No variant matched; showing the default")] + [
-            _("%(variant)s: %(reason)s") % {"variant": e.variant_name, "reason": e.reason} for e in evaluations
-        ]
+        reasons = [_("No variant matched; showing the default")] + [_variant_reason(e) for e in evaluations]
     else:
         reasons = [_("The slot has no variants; showing the default")]
     return Decision(
@@ -216,9 +266,10 @@ def _weighted(
     unit: str | None,
     rng: Any,
     bucket: str | None,
+    evidence: Any = None,
 ) -> Decision:
     evaluations = evaluate_variants(slot, ctx, stop_at_first=False)
-    facts = frozenset().union(*(v.facts for v in slot.variants))
+    facts = slot.all_facts
     eligible = [e for e in evaluations if e.matched]
     if not eligible:
         return _default(slot, evaluations, facts)
@@ -246,6 +297,14 @@ def _weighted(
         words = {"share": share, "method": algorithm_label(slot.options)}
         if allocation is None:
             reasons.append(_("Exploring: %(share)s share (no results yet, %(method)s)") % words)
+        elif evidence is not None:
+            # the counts behind the weights are known: "best" only past the review's minimum sample
+            if evidence.leader != arm:
+                reasons.append(_("Exploring: %(share)s share (%(method)s)") % words)
+            elif evidence.ready:
+                reasons.append(_("Best so far: %(share)s share (%(method)s)") % words)
+            else:
+                reasons.append(_("Leading so far: %(share)s share (%(method)s, too early to call it best)") % words)
         elif weights[arm] >= max(weights.values()):
             reasons.append(_("Best so far: %(share)s share (%(method)s)") % words)
         else:
@@ -276,6 +335,7 @@ def decide(
     unit: str | None = None,
     rng: Any = None,
     bucket: str | None = None,
+    evidence: Any = None,
 ) -> Decision:
     """Pick the variant for `slot` in `ctx`.
 
@@ -290,22 +350,47 @@ def decide(
     exact propensity of that choice. `bucket` names the allocation's bucket (see
     `contextual.allocation_for`); it is recorded on the decision.
 
+    `evidence` (`statistics.Evidence` of the bucket's counts, as the feedback loop publishes it with
+    the weights) decides how a learning slot's reason may speak of the chosen arm: "Best so far" only
+    once the leader has the review's minimum sample, "Leading so far" for the leader before that,
+    "Exploring" otherwise (also without data or on a tie). Without it, the arm with the largest
+    weight is called "Best so far".
+
     Reasons are worded in the active language, each string translated once per language
     (`i18n.remembering`).
     """
     with remembering():
-        return _decide(slot, ctx, explain_all, allocation, unit, rng, bucket)
+        return _decide(slot, ctx, explain_all, allocation, unit, rng, bucket, evidence)
 
 
-def _decide(slot, ctx, explain_all, allocation, unit, rng, bucket) -> Decision:
+def _paused(slot: Slot) -> Decision:
+    """A paused experiment shows its default to everyone; the bucket marks the decision so that its
+    events are logged but counted neither in the arm stats (policy DEFAULT) nor in the review."""
+    return Decision(
+        slot.id,
+        slot.name,
+        DEFAULT_VARIANT,
+        default_variant_name(),
+        POLICY_DEFAULT,
+        1.0,
+        (_("The experiment is paused: everyone sees the default"),),
+        (),
+        frozenset(),
+        PAUSED_BUCKET,
+    )
+
+
+def _decide(slot, ctx, explain_all, allocation, unit, rng, bucket, evidence=None) -> Decision:
+    if slot.paused and slot.variants:
+        return _paused(slot)
     if slot.policy in WEIGHTED_POLICIES:
-        return _weighted(slot, ctx, allocation, unit, rng, bucket)
+        return _weighted(slot, ctx, allocation, unit, rng, bucket, evidence)
     if slot.policy == POLICY_RULES:
         evaluations = evaluate_variants(slot, ctx, stop_at_first=not explain_all)
-        facts = frozenset().union(*(slot.variants[i].facts for i in range(len(evaluations))))
+        through = slot.facts_through
         for i, e in enumerate(evaluations):
             if e.matched:
-                used = frozenset().union(*(slot.variants[j].facts for j in range(i + 1)))
+                used = through[i]
                 return Decision(
                     slot.id,
                     slot.name,
@@ -317,5 +402,5 @@ def _decide(slot, ctx, explain_all, allocation, unit, rng, bucket) -> Decision:
                     tuple(evaluations),
                     used,
                 )
-        return _default(slot, evaluations, facts)
+        return _default(slot, evaluations, through[len(evaluations) - 1] if evaluations else frozenset())
     raise ValueError(f"unknown policy {slot.policy!r}")

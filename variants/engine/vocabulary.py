@@ -11,6 +11,13 @@ from rules.engine.i18n import gettext_noop
 
 #: the variant id of a slot's default content
 DEFAULT_VARIANT = "default"
+#: the bucket recorded on decisions made while the slot's experiment is paused (their events are
+#: logged but count neither for the arm stats nor for the experiment's review)
+PAUSED_BUCKET = "paused"
+#: the breakdown dimensions a decision records for reviews (coarse: no identity), in token order
+BREAKDOWN_DIMENSIONS = ("device", "daypart", "segment")
+#: at most this many of a visitor's segments are recorded for the segment breakdown
+BREAKDOWN_MAX_SEGMENTS = 5
 
 POLICY_DEFAULT = "DEFAULT"
 POLICY_RULES = "RULES"

@@ -1,7 +1,7 @@
 """Per-request costs through the public GraphQL endpoint, in one process (Django's test client):
 SQL queries, Redis round trips, and the time of a request without a server in front.
 
-    python -m benchmarks.requests [--requests 200]     # prints the figures as JSON
+    python -m benchmarks.page_requests [--requests 200]     # prints the figures as JSON
 
 It builds a test database (in-memory SQLite, or DATABASE_URL), seeds the demo (`tailor_demo`) and
 compares grapple's plain `page` with `personalizedPage` for the demo home page, selecting the same
