@@ -374,18 +374,20 @@ def test_theme_json_is_valid_json_for_both_themes():
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", BUNDLED)
 def test_time_to_render_the_demo_page_per_theme(name, home_page, capsys):
-    """Prints the median time to render the demo page (decisions made) through each theme."""
+    """Prints the median time to render the demo page (decisions made) through each theme (a figure
+    for the note, not a goal: nothing here is timed against a bound). Rendering the same decisions
+    gives the same HTML every time."""
     result = personalize_page(home_page, RequestContext(seoul(20), _no_consent()))
-    render_page(home_page, result, theme=name)  # templates compiled once per process
-    samples = []
+    first = render_page(home_page, result, theme=name).html  # templates compiled once per process
+    samples, pages = [], set()
     for _ in range(50):
         start = time.perf_counter()
-        render_page(home_page, result, theme=name)
+        pages.add(render_page(home_page, result, theme=name).html)
         samples.append(time.perf_counter() - start)
     median_ms = sorted(samples)[len(samples) // 2] * 1000
     with capsys.disabled():
         print(f"\n{name}: render the demo page in {median_ms:.2f} ms (median of 50)")
-    assert median_ms < 100
+    assert pages == {first}
 
 
 def test_variants_renders_through_whatever_the_app_above_registered():
