@@ -44,13 +44,28 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import uuid
+from collections import OrderedDict
 
+from django.db import connection, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from graphene_django.constants import MUTATION_ERRORS_FLAG
+from graphene_django.settings import graphene_settings
 from graphene_django.views import GraphQLView, HttpError
-from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode, OperationType, parse, validate
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+    validate_schema,
+)
 from graphql.validation.validate import ValidationAbortedError
 
 from cms.graphql_errors import name_input_fields, public_errors
@@ -76,6 +91,41 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # graphene-django's dispatch without its `ensure_csrf_cookie` decorator (method_decorator keeps the
 # undecorated function as __wrapped__); the decorated one if a version ever stops doing that.
 _dispatch = getattr(GraphQLView.dispatch, "__wrapped__", GraphQLView.dispatch)
+
+
+class ValidDocuments:
+    """Documents already parsed and found valid, by their text and the limits they were checked
+    against: a frontend sends the same few operations over and over, and parsing and validating them
+    costs more than running them. Bounded: at most `size` documents, each of at most `max_text`
+    characters (longer ones are checked every time); least recently used first out."""
+
+    def __init__(self, size: int = 256, max_text: int = 16 * 1024):
+        self.size, self.max_text = size, max_text
+        self._documents: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            document = self._documents.get(key)
+            if document is not None:
+                self._documents.move_to_end(key)
+            return document
+
+    def put(self, key, document) -> None:
+        if len(key[0]) > self.max_text:
+            return
+        with self._lock:
+            self._documents[key] = document
+            self._documents.move_to_end(key)
+            while len(self._documents) > self.size:
+                self._documents.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._documents.clear()
+
+
+valid_documents = ValidDocuments()
 
 
 class Refused(HttpError):
@@ -246,16 +296,19 @@ class TailorGraphQLView(GraphQLView):
         if not query:
             raise Refused(400, _("Must provide query string."), "BAD_REQUEST")
         bounds = limits()
-        try:
-            document = parse(query, max_tokens=bounds["MAX_TOKENS"])
-        except GraphQLError as e:
-            if "tokens" in e.message and "Parsing aborted" in e.message:
-                e = limit_error(
-                    "MAX_TOKENS",
-                    _("the document has more than %(limit)d tokens (GRAPHQL_LIMITS.MAX_TOKENS)")
-                    % {"limit": bounds["MAX_TOKENS"]},
-                )
-            return self._answer(request, ExecutionResult(errors=[e]), None)  # nothing to name: no document
+        key = (query, tuple(sorted(bounds.items())), bool(tailor_settings.GRAPHQL_INTROSPECTION))
+        document = valid_documents.get(key)
+        if document is None:
+            try:
+                document = parse(query, max_tokens=bounds["MAX_TOKENS"])
+            except GraphQLError as e:
+                if "tokens" in e.message and "Parsing aborted" in e.message:
+                    e = limit_error(
+                        "MAX_TOKENS",
+                        _("the document has more than %(limit)d tokens (GRAPHQL_LIMITS.MAX_TOKENS)")
+                        % {"limit": bounds["MAX_TOKENS"]},
+                    )
+                return self._answer(request, ExecutionResult(errors=[e]), None)  # nothing to name: no document
         if request.method == "GET":
             for definition in document.definitions:
                 if isinstance(definition, OperationDefinitionNode) and definition.operation != OperationType.QUERY:
@@ -265,12 +318,49 @@ class TailorGraphQLView(GraphQLView):
                         % {"operation": definition.operation.value},
                         "METHOD_NOT_ALLOWED",
                     )
-        refused = validate(self.schema.graphql_schema, document, validation_rules(), max_errors=MAX_VALIDATION_ERRORS)
-        if refused:
-            return self._answer(request, ExecutionResult(errors=refused), query, document)
-        self.validation_rules = standard_rules()  # graphql-core's, the overlap check bounded
-        result = super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
+        if valid_documents.get(key) is None:
+            schema = self.schema.graphql_schema
+            refused = validate(schema, document, validation_rules(), max_errors=MAX_VALIDATION_ERRORS)
+            if refused:
+                return self._answer(request, ExecutionResult(errors=refused), query, document)
+            # graphql-core's own rules, the overlap check bounded (what graphene-django would run)
+            invalid = validate(schema, document, standard_rules(), max_errors=graphene_settings.MAX_VALIDATION_ERRORS)
+            if invalid:
+                return self._answer(request, ExecutionResult(errors=invalid), query, document)
+            valid_documents.put(key, document)
+        result = self._execute(request, document, variables, operation_name)
         return self._answer(request, result, query, document)
+
+    def _execute(self, request, document, variables, operation_name) -> ExecutionResult:
+        """graphene-django's execution of a document that is parsed and valid already (its own
+        `execute_graphql_request` would parse and validate it again)."""
+        schema = self.schema.graphql_schema
+        schema_errors = validate_schema(schema)  # computed once per schema by graphql-core
+        if schema_errors:
+            return ExecutionResult(data=None, errors=schema_errors)
+        options = {
+            "root_value": self.get_root_value(request),
+            "context_value": self.get_context(request),
+            "variable_values": variables,
+            "operation_name": operation_name,
+            "middleware": self.get_middleware(request),
+        }
+        if self.execution_context_class:
+            options["execution_context_class"] = self.execution_context_class
+        try:
+            operation = get_operation_ast(document, operation_name)
+            atomic = graphene_settings.ATOMIC_MUTATIONS is True or (
+                connection.settings_dict.get("ATOMIC_MUTATIONS", False) is True
+            )
+            if operation is not None and operation.operation == OperationType.MUTATION and atomic:
+                with transaction.atomic():
+                    result = execute(schema, document, **options)
+                    if getattr(request, MUTATION_ERRORS_FLAG, False) is True:
+                        transaction.set_rollback(True)
+                return result
+            return execute(schema, document, **options)
+        except Exception as e:  # noqa: BLE001 - graphene-django's contract: an error in the result
+            return ExecutionResult(errors=[e])
 
     @staticmethod
     def _answer(request, result, query, document=None):

@@ -155,3 +155,36 @@ def test_zero_seconds_keeps_shared_caches_from_reusing_an_answer(client, home_pa
     settings.TAILOR = {"GRAPHQL_CACHE_SECONDS": 0}
 
     assert get(client, PAGE)["Cache-Control"] == "public, max-age=0"
+
+
+def test_a_document_is_parsed_and_validated_once_then_served_from_the_cache(client, home_page, monkeypatch):
+    """The same operation again skips parsing and validation (the costliest part of a small
+    mutation); a different document, or the same text under other limits, is checked afresh."""
+    import cms.graphql_view
+
+    cms.graphql_view.valid_documents.clear()
+    parsed = []
+    real_parse = cms.graphql_view.parse
+    monkeypatch.setattr(cms.graphql_view, "parse", lambda *a, **k: parsed.append(a[0]) or real_parse(*a, **k))
+
+    def ask(query: str) -> dict:
+        return client.post("/graphql/", {"query": query}, content_type="application/json").json()
+
+    for _ in range(3):
+        assert ask("{ __typename }") == {"data": {"__typename": "Query"}}
+    assert parsed == ["{ __typename }"]
+    # an invalid document is never cached: it is refused every time, with its error
+    for _ in range(2):
+        assert "Cannot query field 'nope'" in ask("{ nope }")["errors"][0]["message"]
+    assert parsed.count("{ nope }") == 2
+
+
+def test_the_document_cache_is_bounded():
+    from cms.graphql_view import ValidDocuments
+
+    cache = ValidDocuments(size=3, max_text=20)
+    for i in range(5):
+        cache.put((f"q{i}", (), True), f"doc{i}")
+    assert [cache.get((f"q{i}", (), True)) for i in range(5)] == [None, None, "doc2", "doc3", "doc4"]
+    cache.put(("x" * 21, (), True), "too long")
+    assert cache.get(("x" * 21, (), True)) is None
