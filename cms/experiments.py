@@ -25,7 +25,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
@@ -36,6 +36,7 @@ from wagtail.models import Page, PageLogEntry
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from cms.experiment_charts import ChartSeries, line_chart_png, line_chart_svg
+from variants.engine.decide import audience_value_words
 from variants.engine.vocabulary import (
     POLICY_AB,
     POLICY_LABELS,
@@ -269,21 +270,11 @@ def chart_series(r: Review) -> tuple[list[ChartSeries], list[ChartSeries]]:
     )
 
 
-#: how the breakdowns name their dimensions and the known values of device and daypart
+#: how the breakdowns name their dimensions (their values are worded as decisions word them)
 _DIMENSION_LABELS = {
     "device": lambda: gettext("By device"),
     "daypart": lambda: gettext("By time of day (the visitor's clock)"),
     "segment": lambda: gettext("By segment"),
-}
-_VALUE_LABELS = {
-    ("device", "mobile"): lambda: pgettext("device", "mobile"),
-    ("device", "tablet"): lambda: pgettext("device", "tablet"),
-    ("device", "desktop"): lambda: pgettext("device", "desktop"),
-    ("device", "bot"): lambda: pgettext("device", "bot"),
-    ("daypart", "morning"): lambda: pgettext("daypart", "morning"),
-    ("daypart", "afternoon"): lambda: pgettext("daypart", "afternoon"),
-    ("daypart", "evening"): lambda: pgettext("daypart", "evening"),
-    ("daypart", "night"): lambda: pgettext("daypart", "night"),
 }
 
 
@@ -292,8 +283,7 @@ def _value_label(dimension: str, value: str, segment_names: dict[str, str]) -> s
         return gettext("unknown") if dimension != "segment" else gettext("unknown (no consent)")
     if dimension == "segment":
         return segment_names.get(value, value) if value else gettext("in no segment")
-    label = _VALUE_LABELS.get((dimension, value))
-    return label() if label else value
+    return audience_value_words(dimension, value)  # the words decisions' reasons use
 
 
 def _verdict(a) -> str:

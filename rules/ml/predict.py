@@ -32,22 +32,9 @@ META_FILE = "predict-meta.json"
 MONTHS = {
     m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
 }
-#: the dataset's columns `load_csv` needs (besides the label ``Revenue``)
-CSV_COLUMNS = (
-    "Administrative",
-    "Administrative_Duration",
-    "Informational",
-    "Informational_Duration",
-    "ProductRelated",
-    "ProductRelated_Duration",
-    "BounceRates",
-    "ExitRates",
-    "PageValues",
-    "Month",
-    "VisitorType",
-    "Weekend",
-    "Revenue",
-)
+#: the dataset's columns `load_csv` needs: the model's features under the dataset's names (``VisitorType`` for
+#: ``Returning``), and the label ``Revenue``
+CSV_COLUMNS = (*("VisitorType" if f == "Returning" else f for f in FEATURES), "Revenue")
 DEFAULT_PARAMS = {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.05, "min_samples_leaf": 30}
 #: how many pages and sections the site table keeps (the most viewed)
 MAX_TABLE_PAGES = 2000

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.core.management import call_command
 
 from sample_site.home.models import HomePage
+from tests.browser.admin import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,11 +39,7 @@ def test_editor_adds_a_lunchtime_variant_and_graphql_serves_it(page, live_server
     home = HomePage.objects.get(depth=2)
     assert hero(ask(page, live_server, "2026-11-30T12:30:00+09:00"))["variantName"] == "Default"
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    log_in(page, live_server)
 
     page.goto(f"{live_server.url}/admin/pages/{home.pk}/edit/")
     prefix = "body-1-value-variants"

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from cms.experiments import CSV_COLUMNS
+from tests.browser.admin import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,14 +24,6 @@ SCREENSHOT_PAUSED = "/tmp/tailor/shots/experiment-paused.png"
 CTA_DECISION = '{ personalizedPage(urlPath: "/", inSite: true) { decisions { slot variant policy reasons } } }'
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 RATES = '{"Learn more": 0.02, "Start free trial": 0.15, "Book a demo": 0.02}'
-
-
-def log_in(page, live_server) -> None:
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
 
 
 def test_reviewer_reads_the_cta_experiment_after_a_simulated_run(page, live_server):

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from wagtail.users.models import UserProfile
 
 from sample_site.home.models import HomePage
+from tests.browser.admin import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,11 +24,7 @@ def log_in_as_korean_editor(page, live_server) -> None:
     profile = UserProfile.get_for_user(user)
     profile.preferred_language = "ko"
     profile.save()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    log_in(page, live_server)
 
 
 def test_a_korean_editor_sees_tailors_menu_and_simulator_in_korean(page, live_server):

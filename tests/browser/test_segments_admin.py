@@ -11,20 +11,13 @@ from django.core.management import call_command
 
 from rules.models import Segment
 from rules.profiles import DatabaseProfileStore
+from tests.browser.admin import log_in
 from tests.test_segment_discovery_admin import identical_profiles
 from tests.test_segments import synthetic_profiles
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SEGMENTS = "/admin/snippets/tailor_rules/segment/"
-
-
-def log_in(page, live_server) -> None:
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
 
 
 def test_a_new_segment_takes_its_slug_from_its_name(page, live_server):

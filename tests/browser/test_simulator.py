@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from sample_site.home.models import HomePage
+from tests.browser.admin import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,14 +17,6 @@ PREVIEW_LOADED = """() => {
     const frames = document.querySelectorAll("iframe.w-preview__iframe");
     return frames.length === 1 && frames[0].id === "w-preview-iframe" && frames[0].src.includes("in_preview_panel");
 }"""
-
-
-def log_in(page, live_server) -> None:
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
 
 
 def test_editor_simulates_a_seoul_evening_and_previews_unsaved_edits_in_it(page, live_server):

@@ -12,18 +12,11 @@ import pytest
 from django.core.management import call_command
 
 from sample_site.home.models import HomePage
+from tests.browser.admin import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path("/tmp/tailor/shots")
-
-
-def log_in(page, live_server) -> None:
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
 
 
 def open_tailor_menu(page) -> list[str]:

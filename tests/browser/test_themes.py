@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from sample_site.home.models import HomePage
+from tests.browser.admin import log_in
 from themes.theme import themes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,11 +46,7 @@ def test_demo_home_page_in_each_theme_is_screenshotted_and_responsive(name, page
 
 def test_admin_theme_list_shows_drawn_thumbnails(page, live_server):
     call_command("tailor_demo", stdout=open(os.devnull, "w"))
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    log_in(page, live_server)
     page.click("#wagtail-sidebar button:has-text('Tailor')")
     page.click("#wagtail-sidebar a:has-text('Themes')")
     page.wait_for_url("**/admin/tailor/themes/")
@@ -64,11 +61,7 @@ def test_admin_theme_list_shows_drawn_thumbnails(page, live_server):
 def test_an_editor_pins_the_home_page_to_midnight_with_the_theme_picker(page, live_server):
     call_command("tailor_demo", stdout=open(os.devnull, "w"))
     home = HomePage.objects.get(depth=2)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    log_in(page, live_server)
     page.goto(f"{live_server.url}/admin/pages/{home.pk}/edit/")
     page.locator("header [aria-label='Actions'], header button:has-text('Actions'), .w-dropdown__toggle").first.click()
     page.click(f"a[href='/admin/tailor/themes/page/{home.pk}/']")

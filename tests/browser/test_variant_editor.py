@@ -11,6 +11,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from sample_site.home.models import HomePage
+from tests.browser.admin import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,11 +41,7 @@ def editor(page, live_server):
     admin = get_user_model().objects.get(username="admin")
     admin.set_password(PASSWORD)  # the demo's own password is random
     admin.save()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    log_in(page, live_server, PASSWORD)
     page.goto(f"{live_server.url}/admin/pages/{home.pk}/edit/")
     page.wait_for_selector(".tailor-badges")
     return page

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from tailor.signing import read_visitor_token
+from tests.browser.admin import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,11 +36,7 @@ def test_privacy_officer_exports_and_forgets_a_visitor(page, live_server):
     token = visit["visitorToken"]
     visitor = read_visitor_token(token)
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", os.environ["TAILOR_DEMO_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    log_in(page, live_server)
     page.click("#wagtail-sidebar button:has-text('Tailor')")
     page.click("#wagtail-sidebar a:has-text('Visitor data')")
     page.wait_for_url("**/admin/tailor/visitor-data/")

@@ -239,14 +239,20 @@ _VALUE_WORDS = {
 }
 
 
+def audience_value_words(attribute: str, value: str) -> str:
+    """An audience attribute's value in words ("mobile", "evening" in the active language); values
+    without words (segment slugs, country codes) stay as they are. The experiments report uses it too."""
+    value_word = _VALUE_WORDS.get((attribute, value))
+    return value_word() if value_word is not None else value
+
+
 def _audience_words(key: str) -> str:
     """A context key in words: "segment=vip" -> "segment vip" (segment slugs and codes stay as they are)."""
     attr, _sep, value = key.partition("=")
     attr_word = _ATTRIBUTE_WORDS.get(attr)
-    value_word = _VALUE_WORDS.get((attr, value))
     return _("%(attribute)s %(value)s") % {
         "attribute": attr_word() if attr_word is not None else attr,
-        "value": value_word() if value_word is not None else value,
+        "value": audience_value_words(attr, value),
     }
 
 
