@@ -4,6 +4,7 @@ the logged impressions' breakdowns against the slot's targeting), and the traffi
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -98,3 +99,20 @@ def test_audit_without_consented_traffic_says_segments_are_unknown(shadowed, gql
 def test_audit_refuses_a_bad_window():
     with pytest.raises(CommandError, match="--days"):
         audit("--days", "0")
+
+
+def test_audit_shows_how_predicted_likelihood_spreads_across_devices_and_segments(shadowed, gql):
+    from tests.test_prediction import run as predict
+    from tests.test_prediction import seed_journeys
+
+    assert "Predicted likelihood to convert: no consented journeys yet." in audit()
+    seed_journeys(n=80)
+    predict("train", "--min-sessions", "50")
+    out = audit()
+
+    lines = [line for line in out.splitlines() if line.startswith("  by ")]
+    devices = [line for line in lines if line.startswith("  by device: ")]
+    assert {line.split(":")[1].strip() for line in devices} == {"mobile", "desktop"}
+    assert sum(int(line.split(": ")[2].split(" visitor")[0]) for line in devices) == 80
+    assert all(re.search(r"mean \d+%, median \d+%, likely \d+%$", line) for line in lines)
+    assert any(line.startswith("  by segment: (none)") for line in lines)

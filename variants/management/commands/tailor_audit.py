@@ -25,6 +25,7 @@ from wagtail.models import Page
 
 from rules.engine import InSegment
 from rules.engine.conditions import Not
+from rules.journeys import likelihood_spread
 from rules.models import Segment
 from variants.aggregation import flush_events
 from variants.compiler import compile_page
@@ -89,8 +90,26 @@ class Command(BaseCommand):
             f"{d} {percent(n, total)} ({n:,})" for d, n in sorted(all_devices.items(), key=lambda x: -x[1])
         )
         self.stdout.write(f"All slots, devices: {spread or 'no impressions'}")
+        self.likelihood(names)
         summary = f"{slots} slot(s) audited; {findings} segment/variant pair(s) never seen."
         self.stdout.write(self.style.WARNING(summary) if findings else self.style.SUCCESS(summary))
+
+    def likelihood(self, names) -> None:
+        """How the predicted likelihood to convert spreads across devices and segments (consented
+        journeys only): a threshold or stage that shuts a group out shows up as a low mean or share."""
+        spread = likelihood_spread()
+        if not any(spread.get(group) for group in ("device", "segment")):
+            self.stdout.write("Predicted likelihood to convert: no consented journeys yet.")
+            return
+        self.stdout.write("Predicted likelihood to convert (consented journeys; likely: at or above 50%):")
+        for group, title in (("device", "by device"), ("segment", "by segment")):
+            rows = sorted(spread.get(group, {}).items(), key=lambda item: -item[1]["n"])
+            for value, g in rows:
+                label = names.get(value, value) if group == "segment" else value
+                self.stdout.write(
+                    f"  {title}: {label}: {g['n']:,} visitor(s), mean {g['mean']:.0%}, median {g['p50']:.0%}, "
+                    f"likely {g['likely']:.0%}"
+                )
 
     def audit_slot(self, page, slot, counts, names, all_devices) -> int:
         def seen(dimension: str) -> dict[str, dict[str, int]]:
