@@ -19,6 +19,7 @@ import csv
 import django_filters
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -36,6 +37,8 @@ from wagtail.models import Page, PageLogEntry
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from cms.experiment_charts import ChartSeries, line_chart_png, line_chart_svg
+from rules.journeys import likelihood_spread
+from rules.models import Segment
 from variants.engine.decide import audience_value_words
 from variants.engine.vocabulary import (
     POLICY_AB,
@@ -217,6 +220,33 @@ class ExperimentsReportView(ReportView):
 
     def get_filename(self):
         return f"tailor-experiments-{timezone.now():%Y-%m-%d}"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["likelihood"] = likelihood_rows()
+        return context
+
+
+#: how long the report keeps the likelihood spread (it reads up to LIKELIHOOD_PROFILES profiles)
+LIKELIHOOD_CACHE_SECONDS = 600
+LIKELIHOOD_PROFILES = 2000
+
+
+def likelihood_rows() -> list[dict]:
+    """How the predicted likelihood to convert spreads across devices and segments (the most recent
+    consented journeys), as rows for the report: a threshold or stage that shuts a group out shows up
+    as a low mean or share. Cached for a few minutes: it reads profiles, not aggregates."""
+    spread = cache.get("tailor:experiments:likelihood")
+    if spread is None:
+        spread = likelihood_spread(limit=LIKELIHOOD_PROFILES)
+        cache.set("tailor:experiments:likelihood", spread, LIKELIHOOD_CACHE_SECONDS)
+    names = dict(Segment.objects.values_list("slug", "name"))
+    rows = []
+    for group, label in (("device", gettext("Device")), ("segment", gettext("Segment"))):
+        for value, g in sorted(spread.get(group, {}).items(), key=lambda item: -item[1]["n"]):
+            name = names.get(value, value) if group == "segment" else value
+            rows.append({"group": label, "value": name, **g})
+    return rows
 
 
 # --- the detail page -------------------------------------------------------------------------------

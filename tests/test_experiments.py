@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -409,3 +410,22 @@ def test_the_page_editor_shows_no_experiment_links_to_an_editor_who_cannot_revie
     client.force_login(user)
     html = client.get(f"/admin/pages/{home_page.pk}/edit/").content.decode()
     assert REPORT not in html
+
+
+def test_the_report_shows_how_predicted_likelihood_spreads_across_audiences(admin_client, cta):
+    from django.core.cache import cache
+
+    from tests.test_prediction import run as predict
+    from tests.test_prediction import seed_journeys
+
+    cache.delete("tailor:experiments:likelihood")
+    assert "No consented journeys yet." in admin_client.get(REPORT).content.decode()
+    cache.delete("tailor:experiments:likelihood")
+    seed_journeys(n=80)
+    predict("train", "--min-sessions", "50")
+    page = admin_client.get(REPORT).content.decode()
+    assert "Predicted likelihood to convert, by audience" in page
+    rows = re.findall(r"<th scope=\"row\">(Device|Segment): ([^<]+)</th>\s*<td>(\d+)</td>", page)
+    devices = {value: int(n) for group, value, n in rows if group == "Device"}
+    assert set(devices) == {"mobile", "desktop"} and sum(devices.values()) == 80
+    assert any(group == "Segment" for group, _value, _n in rows)
