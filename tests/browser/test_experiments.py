@@ -37,7 +37,7 @@ def test_reviewer_reads_the_cta_experiment_after_a_simulated_run(page, live_serv
     page.click("#wagtail-sidebar button:has-text('Tailor')")
     page.click("#wagtail-sidebar a:has-text('Experiments')")
     page.wait_for_url("**/admin/tailor/experiments/")
-    table = page.locator("table.listing")
+    table = page.locator("table.listing").first  # the experiments (the likelihood table follows)
     table.wait_for()
     row = table.locator("tr", has_text="cta").filter(has_text="Tailor demo").first
     assert "Bandit" in row.inner_text()
