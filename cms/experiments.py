@@ -26,7 +26,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
@@ -624,36 +624,34 @@ class DeclareWinnerView(ExperimentActionView):
 
 
 class _StatusActionView(ExperimentActionView):
-    """Pause or resume: a POST from the detail page's button (changes the live page: publish permission)."""
+    """Pause or resume: a POST from the detail page's button (changes the live page: publish permission).
+    `change(experiment, user)` is the service call; `done` the message saying what happened."""
 
     page_action = "publish"
     http_method_names = ["get", "post"]
+    change: staticmethod
+    done: str
 
     def get(self, request, *args, **kwargs):
         return redirect(self.detail_url)
 
-    def act(self, user) -> str:
-        raise NotImplementedError
-
     def post(self, request, *args, **kwargs):
         try:
-            text = self.act(request.user)
+            self.change(self.experiment, request.user)
         except ExperimentActionError as e:
             messages.error(request, str(e))
         else:
-            messages.success(request, text % {"slot": self.experiment.slot_name})
+            messages.success(request, gettext(self.done) % {"slot": self.experiment.slot_name})
         return redirect(self.detail_url)
 
 
 class PauseExperimentView(_StatusActionView):
-    def act(self, user) -> str:
-        pause_experiment(self.experiment, user)
-        return gettext(
-            "%(slot)s is paused: every visitor sees the default content, and nothing is counted until you resume it."
-        )
+    change = staticmethod(pause_experiment)
+    done = gettext_noop(
+        "%(slot)s is paused: every visitor sees the default content, and nothing is counted until you resume it."
+    )
 
 
 class ResumeExperimentView(_StatusActionView):
-    def act(self, user) -> str:
-        resume_experiment(self.experiment, user)
-        return gettext("%(slot)s is running again: the variants are shown and counted.")
+    change = staticmethod(resume_experiment)
+    done = gettext_noop("%(slot)s is running again: the variants are shown and counted.")
