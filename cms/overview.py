@@ -378,7 +378,9 @@ class OverviewView(ReportView):
         return f"tailor-regions-{timezone.now():%Y-%m-%d}"
 
 
-class _PageEditorsMenuItem(MenuItem):
+class PageEditorsMenuItem(MenuItem):
+    """Shown to whoever edits some page (the Overview, the Simulator, Themes are no use to others)."""
+
     def is_shown(self, request):
         return user_has_any_page_permission(request.user)
 
@@ -391,7 +393,7 @@ class OverviewViewSet(ViewSet):
     menu_label = _("Overview")
     menu_name = "tailor-overview"
     menu_order = 10
-    menu_item_class = _PageEditorsMenuItem
+    menu_item_class = PageEditorsMenuItem
 
     def get_urlpatterns(self):
         return [

@@ -6,7 +6,6 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.auth import user_has_any_page_permission
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 from wagtail.admin.widgets import Button
@@ -22,8 +21,9 @@ from cms.experiments import (
     can_review,
 )
 from cms.forms import personalizable
-from cms.overview import OverviewViewSet, TailorSegmentViewSet
+from cms.overview import OverviewViewSet, PageEditorsMenuItem, TailorSegmentViewSet
 from cms.views import SimulatorView, simulator_url
+from cms.visitor_data import VisitorDataView, can_handle_visitor_data
 from rules.schema import Mutation as RulesMutation
 from rules.wagtail_hooks import JourneyStageViewSet
 from variants.experiments import ACTION_PAUSE, ACTION_RESET, ACTION_RESUME, ACTION_WINNER
@@ -60,11 +60,6 @@ def register_tailor_mutations(mutation_mixins):
 TAILOR_MENU_HOOK = "register_tailor_menu_item"
 
 
-class SimulatorMenuItem(MenuItem):
-    def is_shown(self, request):  # the simulator is no use to someone who edits no page
-        return user_has_any_page_permission(request.user)
-
-
 class SimulatorViewSet(ViewSet):
     name = "tailor_simulator"
     url_prefix = "tailor/simulator"
@@ -73,7 +68,7 @@ class SimulatorViewSet(ViewSet):
     menu_label = _("Simulator")
     menu_name = "tailor-simulator"
     menu_order = 300
-    menu_item_class = SimulatorMenuItem
+    menu_item_class = PageEditorsMenuItem
 
     def get_urlpatterns(self):
         return [path("", SimulatorView.as_view(), name="index")]
@@ -189,17 +184,11 @@ def experiments_button(page, user, view_name, next_url=None):
 
 @hooks.register("register_admin_urls")
 def register_visitor_data_url():
-    # imported here: this block stays self-contained at the end of the file (the menu above is reorganized)
-    from cms.visitor_data import VisitorDataView
-
     return [path("tailor/visitor-data/", VisitorDataView.as_view(), name="tailor_visitor_data")]
 
 
 class VisitorDataMenuItem(MenuItem):
     def is_shown(self, request):
-        # imported here: see register_visitor_data_url
-        from cms.visitor_data import can_handle_visitor_data
-
         return can_handle_visitor_data(request.user)
 
 

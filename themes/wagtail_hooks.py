@@ -1,17 +1,11 @@
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.auth import user_has_any_page_permission
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.widgets import Button
 
+from cms.overview import PageEditorsMenuItem
 from cms.wagtail_hooks import TAILOR_MENU_HOOK
 from themes.views import PageThemeView, ThemeIndexView, thumbnail_view
-
-
-class ThemesMenuItem(MenuItem):
-    def is_shown(self, request):
-        return user_has_any_page_permission(request.user)
 
 
 @hooks.register("register_admin_urls")
@@ -26,7 +20,7 @@ def register_theme_urls():
 
 @hooks.register(TAILOR_MENU_HOOK)
 def register_themes_menu_item():
-    return ThemesMenuItem(
+    return PageEditorsMenuItem(
         _("Themes"), reverse("tailor_themes:index"), name="tailor-themes", icon_name="palette", order=400
     )
 
