@@ -21,7 +21,7 @@ A `LoggedEvent` holds what is kept: ids from the decision token (slot, variant, 
 page, the token's nonce, and the visitor id only with their analytics consent), kind, goal, value
 and time. Never the IP address or the User-Agent.
 
-`prune_table` deletes folded log rows past EVENT_LOG_RETENTION_DAYS and receipts past TOKEN_MAX_AGE
+`prune_table` deletes folded log rows and receipts past their windows (`variants.retention`)
 (an expired token cannot record anything, so its receipts have done their job).
 """
 
@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db import transaction
 
 from tailor.redis import redis_key
-from tailor.settings import tailor_settings
 from variants.engine.stats_store import Increment, StatsStore
 from variants.models import Event, EventReceipt
+from variants.retention import cutoffs
 from variants.stats_db import DatabaseStatsStore, insert_unless_exists, retry_if_locked
 from variants.tokens import DecisionClaims
 
@@ -132,17 +132,11 @@ def append_to_table(event: LoggedEvent, increments: list[Increment], store: Stat
 
 
 def prune_table(now: datetime) -> int:
-    """Delete aggregated rows older than EVENT_LOG_RETENTION_DAYS, never younger than TOKEN_MAX_AGE
-    (until a token expires its rows are what dedupes its events); the number deleted."""
-    keep = max(
-        timedelta(days=float(tailor_settings.EVENT_LOG_RETENTION_DAYS)),
-        timedelta(seconds=int(tailor_settings.TOKEN_MAX_AGE)),
-    )
-    deleted, _ = Event.objects.filter(aggregated=True, created_at__lt=now - keep).delete()
-    # a receipt only has to outlive its token (a minute's margin for clocks)
-    EventReceipt.objects.filter(
-        created_at__lt=now - timedelta(seconds=int(tailor_settings.TOKEN_MAX_AGE) + 60)
-    ).delete()
+    """Delete aggregated rows past the event log's window and receipts past their token's lifetime
+    (`variants.retention.cutoffs`); the number of rows deleted."""
+    cut = cutoffs(now)
+    deleted, _ = Event.objects.filter(aggregated=True, created_at__lt=cut["events"]).delete()
+    EventReceipt.objects.filter(created_at__lt=cut["receipts"]).delete()
     return deleted
 
 

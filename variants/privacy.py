@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -38,6 +38,7 @@ from tailor.signing import TokenError, read_visitor_token
 from variants.aggregation import flush_events
 from variants.event_log import stream_key, text
 from variants.models import Event, EventAggregate, EventBreakdown, EventReceipt, FlushCursor
+from variants.retention import cutoffs
 from variants.stats_db import retry_if_locked
 
 #: a visitor id as `tailor.signing.new_visitor_id` makes them (and as the token holds them)
@@ -208,18 +209,6 @@ class PurgeResult:
         verb = "would delete" if self.dry_run else "deleted"
         parts = ", ".join(f"{n} {kind}" for kind, n in self.counts.items())
         return f"{verb}: {parts}"
-
-
-def cutoffs(now: datetime) -> dict[str, datetime]:
-    """The instant before which each kind of data is past its retention window."""
-    token_age = timedelta(seconds=int(tailor_settings.TOKEN_MAX_AGE) + 60)
-    return {
-        "profiles": now - timedelta(days=float(tailor_settings.PROFILE_RETENTION_DAYS)),
-        # never younger than a token's lifetime: until it expires an event row may be read back
-        "events": now - max(timedelta(days=float(tailor_settings.EVENT_LOG_RETENTION_DAYS)), token_age),
-        "receipts": now - token_age,
-        "aggregates": now - timedelta(days=float(tailor_settings.AGGREGATE_RETENTION_DAYS)),
-    }
 
 
 def _querysets(now: datetime) -> dict[str, object]:
