@@ -82,6 +82,14 @@ class Command(BaseCommand):
 
     def _train(self, options) -> dict:
         language = options["language"]
+        # the arguments first: a bad --cv is the caller's mistake whatever data this machine has
+        cv = options["cv"]
+        if cv is None:
+            cv = train_emotion.TUNING_FOLDS[language]
+        tune_on = "cv" if train_emotion.TUNING_FOLDS[language] else "dev"
+        if cv == 1 or cv < 0 or (tune_on == "cv" and cv < 2):
+            minimum = "at least 2 folds" if tune_on == "cv" else "at least 2 folds (or 0 to skip)"
+            raise CommandError(f"--cv needs {minimum}")
         data_dir = _default_data_dir(language)
         paths = {}
         for key, name in (("train_path", "train.tsv"), ("dev_path", "dev.tsv")):
@@ -96,13 +104,6 @@ class Command(BaseCommand):
             if not paths[key].is_file():
                 raise CommandError(f"{paths[key]}: no such file")
         out_dir = Path(options["out_dir"]) if options.get("out_dir") else emotion.DATA_DIR
-        cv = options["cv"]
-        if cv is None:
-            cv = train_emotion.TUNING_FOLDS[language]
-        tune_on = "cv" if train_emotion.TUNING_FOLDS[language] else "dev"
-        if cv == 1 or cv < 0 or (tune_on == "cv" and cv < 2):
-            minimum = "at least 2 folds" if tune_on == "cv" else "at least 2 folds (or 0 to skip)"
-            raise CommandError(f"--cv needs {minimum}")
         verbose = options.get("verbosity", 1) >= 1
         _, results = train_emotion.train(
             paths["train_path"],
