@@ -27,7 +27,7 @@ from rules.engine import Condition, ConditionError, Context, registry
 from rules.engine.i18n import _
 from rules.ml.clustering import NothingToSplit, discover
 from rules.models import RulesVersion, Segment
-from rules.profiles import profile_store
+from rules.profiles import Profile, RedisProfileStore, profile_store
 from tailor.redis import get_redis, redis_key
 from tailor.settings import tailor_settings
 
@@ -151,21 +151,45 @@ class _Holder:
 _holder = _Holder()
 
 
-def segment_index() -> SegmentIndex:
-    """The current index, re-checking the shared version at most every STATS_REFRESH_SECONDS."""
+def _due(now: float) -> bool:
+    return _holder.index is None or now - _holder.checked_at >= float(tailor_settings.STATS_REFRESH_SECONDS)
+
+
+def segment_index(version: int | None = None) -> SegmentIndex:
+    """The current index, re-checking the shared version at most every STATS_REFRESH_SECONDS.
+
+    `version` is the shared version when the caller has just read it (`profile_and_version` reads it
+    with the visitor's profile, in the same Redis round trip); otherwise it is read here when due."""
     now = time.monotonic()
-    interval = float(tailor_settings.STATS_REFRESH_SECONDS)
     index = _holder.index
-    if index is not None and now - _holder.checked_at < interval:
+    if index is not None and not _due(now):
         return index
     with _holder.lock:
-        if _holder.index is not None and now - _holder.checked_at < interval:
+        if not _due(now):
             return _holder.index
-        version = shared_version()
+        if version is None:
+            version = shared_version()
         if _holder.index is None or version != _holder.index.version:
             _holder.index = load_index(version)
         _holder.checked_at = now
         return _holder.index
+
+
+def profile_and_version(visitor_id: str | None):
+    """The visitor's stored profile (None when unknown), with the segment index's version check done
+    on the way when it is due: when both live in Redis, one pipelined round trip reads both, so a
+    request that refreshes its segments still talks to Redis once."""
+    store = profile_store()
+    client = get_redis()
+    if client is None or not _due(time.monotonic()) or not isinstance(store, RedisProfileStore):
+        return store.get(visitor_id) if visitor_id else None
+    pipe = client.pipeline(transaction=False)
+    if visitor_id:
+        pipe.get(store.key(visitor_id))
+    pipe.get(redis_key("rules-version"))
+    *raw, version = pipe.execute()
+    segment_index(int(version or 0))
+    return Profile.from_json(raw[0]) if raw and raw[0] else None
 
 
 def invalidate_local() -> None:

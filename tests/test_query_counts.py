@@ -8,11 +8,18 @@ same page once the process has its compiled page, segment index and arm statisti
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+
+from rules.segments import invalidate_local
+from tailor import redis as tailor_redis
+from tests.services import CountingClient, redis_url, require_redis
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 PAGE = (OPERATIONS / "page_content.graphql").read_text()
@@ -60,3 +67,42 @@ def test_a_personalized_page_runs_no_more_queries_than_the_plain_page(count_quer
         personalized = count_queries(PERSONALIZED, {"urlPath": "/", "inSite": True, "recordVisit": record_visit})
         assert len(personalized) == len(plain), "\n".join(personalized)
         assert tailor_tables(personalized) == []
+
+
+@pytest.mark.parametrize("refreshing", [False, True])
+def test_a_returning_visitor_costs_one_redis_round_trip_even_when_a_refresh_is_due(
+    home_page, client, refreshing, monkeypatch
+):
+    """With Redis, a returning visitor's profile is read in one round trip; when the shared segments'
+    version is due for its periodic check, it rides along in the same pipeline."""
+    raw = require_redis()
+    prefix = f"tailor-test-rt-{uuid.uuid4().hex[:8]}:"
+    interval = 0.05 if refreshing else 60
+    counting = CountingClient(raw)
+
+    def personalized(token=None) -> dict:
+        variables = {"urlPath": "/", "inSite": True, "visitorToken": token}
+        response = client.post(
+            "/graphql/", json.dumps({"query": PERSONALIZED, "variables": variables}), content_type="application/json"
+        )
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]["personalizedPage"]
+
+    try:
+        with override_settings(
+            TAILOR={"REDIS_URL": redis_url(), "REDIS_PREFIX": prefix, "STATS_REFRESH_SECONDS": interval}
+        ):
+            monkeypatch.setattr(tailor_redis, "_client", counting)
+            invalidate_local()
+            token = personalized()["visitorToken"]
+            for _ in range(5):
+                if refreshing:
+                    time.sleep(interval * 1.5)
+                before = counting.round_trips
+                personalized(token)
+                assert counting.round_trips - before == 1
+    finally:
+        invalidate_local()
+        for key in raw.scan_iter(match=prefix + "*"):
+            raw.delete(key)

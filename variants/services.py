@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from rules.context_builder import Consent, RequestContext, enrich
 from rules.engine import Context
 from rules.journeys import describe_page
-from rules.profiles import profile_store
-from rules.segments import SegmentIndex, segment_index
+from rules.segments import SegmentIndex, profile_and_version, segment_index
 from variants.compiler import CompiledPage, compile_page, compiled_page
 from variants.engine import Decision, decide
 from variants.engine.contextual import UNKNOWN, attribute_value
@@ -159,9 +158,10 @@ def breakdown_dims(ctx: Context, *, segments: bool = False) -> str:
     return f"{attribute_value('device', ctx)}|{attribute_value('daypart', ctx)}|{seg}"
 
 
-def load_profile(visitor_id: str):
-    """The visitor's stored profile (with the consent they gave through setConsent), or None."""
+def load_profile(visitor_id: str | None):
+    """The visitor's stored profile (with the consent they gave through setConsent), or None; the
+    segment index's periodic version check rides along in the same Redis round trip."""
     try:
-        return profile_store().get(visitor_id)
+        return profile_and_version(visitor_id)
     except Exception:  # the store being down means "unknown": the default consent applies
         return None
