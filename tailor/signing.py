@@ -13,6 +13,9 @@ events) read it; decision tokens, which carry a decision, are built on `load` in
 from __future__ import annotations
 
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -22,6 +25,8 @@ from tailor.settings import tailor_settings
 
 VISITOR_SALT = "tailor.visitor"
 MAX_TOKEN_LENGTH = 4096
+#: how many verified tokens with a plain-string payload (visitor tokens) a process remembers
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class TokenError(ValueError):
@@ -52,18 +57,61 @@ def dump(payload: Any, salt: str, *, compress: bool = False) -> str:
     return signing.dumps(payload, key=signing_key(), salt=salt, compress=compress)
 
 
+class _Verified:
+    """Tokens whose signature this process has checked, with their payload and signing time: a
+    returning visitor sends the same visitor token on every request, and its HMAC is checked once.
+    Only plain-string payloads are kept (nothing mutable is shared), keyed by the keys they were
+    checked with, so a changed key or fallback list checks again. A forged token never gets in."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple, tuple[str, int]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[str, int] | None:
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None:
+                self.entries.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, value: tuple[str, int]) -> None:
+        with self.lock:
+            self.entries[key] = value
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_verified = _Verified(VERIFIED_CACHE_SIZE)
+
+
+def _unsign(token: str, salt: str) -> tuple[Any, int]:
+    """The payload and the signing time (epoch seconds) of a token whose signature holds."""
+    key, fallbacks = signing_key(), fallback_keys()
+    cache_key = (salt, token, key, tuple(fallbacks))
+    if (hit := _verified.get(cache_key)) is not None:
+        return hit
+    payload = signing.TimestampSigner(key=key, fallback_keys=fallbacks, salt=salt).unsign_object(token)
+    # "payload:timestamp:signature": the signature just checked covers the timestamp
+    signed_at = signing.b62_decode(token.rsplit(":", 2)[1])
+    if isinstance(payload, str):
+        _verified.put(cache_key, (payload, signed_at))
+    return payload, signed_at
+
+
 def load(token: str, salt: str, max_age: int) -> Any:
     """The payload of a token signed with `salt` at most `max_age` seconds ago; else TokenError."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise TokenError("malformed", "The token is empty, too long or not a string")
     try:
-        return signing.loads(token, key=signing_key(), fallback_keys=fallback_keys(), salt=salt, max_age=max_age)
-    except signing.SignatureExpired:
-        raise TokenError("expired", "The token has expired") from None
+        payload, signed_at = _unsign(token, salt)
     except signing.BadSignature:
         raise TokenError("forged", "The token's signature is not valid") from None
     except Exception:  # zlib/JSON errors inside a validly signed blob cannot happen; be safe anyway
         raise TokenError("malformed", "The token could not be read") from None
+    if time.time() - signed_at > max_age:
+        raise TokenError("expired", "The token has expired")
+    return payload
 
 
 def new_visitor_id() -> str:

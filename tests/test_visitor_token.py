@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
+import pytest
 from django.test import override_settings
 from freezegun import freeze_time
 
-from tailor.signing import read_visitor_token, sign_visitor, visitor_token_for
+from tailor.signing import TokenError, read_visitor_token, sign_visitor, visitor_token_for
 
 DAY = 24 * 3600
 
@@ -28,3 +29,37 @@ def test_a_token_of_another_visitor_or_a_forged_one_is_never_handed_back():
 
     assert visitor_token_for("a" * 32, other) != other
     assert read_visitor_token(visitor_token_for("a" * 32, "not-a-token")) == "a" * 32
+
+
+@override_settings(TAILOR={"VISITOR_TOKEN_MAX_AGE": 10 * DAY, "SIGNING_KEY": "k" * 50})
+def test_a_token_read_before_still_expires_and_fails_once_its_key_is_dropped():
+    # A process checks a returning visitor's token's signature once and remembers it: the age and
+    # the keys are still checked on every read.
+    with freeze_time("2026-12-01 12:00:00") as clock:
+        sent = sign_visitor("c" * 32)
+        assert read_visitor_token(sent) == "c" * 32
+        assert read_visitor_token(sent) == "c" * 32  # remembered
+
+        with override_settings(TAILOR={"VISITOR_TOKEN_MAX_AGE": 10 * DAY, "SIGNING_KEY": "n" * 50}):
+            with pytest.raises(TokenError) as dropped:
+                read_visitor_token(sent)
+            assert dropped.value.code == "forged"
+        with override_settings(
+            TAILOR={"VISITOR_TOKEN_MAX_AGE": 10 * DAY, "SIGNING_KEY": "n" * 50, "SIGNING_KEY_FALLBACKS": ["k" * 50]}
+        ):
+            assert read_visitor_token(sent) == "c" * 32  # the old key as a fallback: still good
+
+        clock.tick(timedelta(days=11))
+        with pytest.raises(TokenError) as expired:
+            read_visitor_token(sent)
+        assert expired.value.code == "expired"
+
+
+def test_a_tampered_token_is_forged_even_when_its_original_was_read():
+    sent = sign_visitor("d" * 32)
+    assert read_visitor_token(sent) == "d" * 32
+    payload, stamp, signature = sent.rsplit(":", 2)
+    for tampered in (f"{payload}:{stamp}:{signature[:-2]}xx", f"{payload}:1:{signature}"):
+        with pytest.raises(TokenError) as forged:
+            read_visitor_token(tampered)
+        assert forged.value.code == "forged"
