@@ -5,7 +5,7 @@
 The sample site's database is a fresh SQLite file (migrated, seeded with `tailor_demo`) shared by two
 processes, with Redis configured (REDIS_URL, else redis://127.0.0.1:6379/10, under a prefix of its
 own, deleted afterwards) when it answers; the settings are the defaults (`STATS_REFRESH_SECONDS` =
-5), and the figure's description names the stats store they chose.
+3), and the figure's description names the stats store they chose.
 
 This process plays an app server: it decides the demo home page (`personalize_page`, the path of a
 `personalizedPage` request) every 20 ms and reads the weights its feedback loop publishes for the
@@ -101,6 +101,7 @@ def trial(n: int, connections) -> float:
     from rules.context_builder import Consent, RequestContext
     from rules.engine import Context
     from sample_site.home.models import HomePage
+    from tailor.settings import tailor_settings
     from variants.compiler import compiled_page
     from variants.feedback import feedback
     from variants.services import personalize_page
@@ -130,7 +131,8 @@ def trial(n: int, connections) -> float:
         )
         for i in range(batch)
     ]
-    time.sleep(random.uniform(0, 5))  # start anywhere in the refresh interval
+    # start anywhere in the refresh interval (the settings are read once Django is set up)
+    time.sleep(random.uniform(0, float(tailor_settings.STATS_REFRESH_SECONDS)))
     connections.close_all()  # the forked recorder opens its own
     reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
     recorder = multiprocessing.get_context("fork").Process(target=record, args=(tokens, writer))

@@ -179,6 +179,7 @@ def redis_figures(post, docs, requests: int, override_settings, count_sql) -> li
 
     from rules.segments import invalidate_local
     from tailor import redis as tailor_redis  # after setup
+    from tailor.settings import DEFAULTS  # after setup
     from tests.services import CountingClient  # after setup
     from variants import feedback  # after setup
 
@@ -196,7 +197,7 @@ def redis_figures(post, docs, requests: int, override_settings, count_sql) -> li
         # "refreshing": every request comes after the refresh interval has passed, so each one
         # re-checks the segments' version and the arm statistics, as the first request after
         # STATS_REFRESH_SECONDS does in a running site
-        for mode, refresh in (("steady", 5), ("refreshing", REFRESH_INTERVAL)):
+        for mode, refresh in (("steady", DEFAULTS["STATS_REFRESH_SECONDS"]), ("refreshing", REFRESH_INTERVAL)):
             with override_settings(TAILOR={"REDIS_URL": url, "REDIS_PREFIX": prefix, "STATS_REFRESH_SECONDS": refresh}):
                 feedback.reset()
                 invalidate_local()
@@ -227,7 +228,8 @@ def redis_figures(post, docs, requests: int, override_settings, count_sql) -> li
             "≤ 1",
             max(steady) <= 1,
             {"min": min(steady), "max": max(steady), "n": len(steady)},
-            "round trips per personalizedPage with TAILOR['STATS_REFRESH_SECONDS'] = 5 (the default)",
+            f"round trips per personalizedPage with TAILOR['STATS_REFRESH_SECONDS'] = "
+            f"{DEFAULTS['STATS_REFRESH_SECONDS']} (the default)",
         ),
         Figure(
             "redis_round_trips_at_refresh",

@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     # Prefix of every Redis key Tailor writes.
     "REDIS_PREFIX": "tailor:",
     # How often each process re-reads arm stats and recomputes allocation weights.
-    "STATS_REFRESH_SECONDS": 5,
+    "STATS_REFRESH_SECONDS": 3,
     # Lifetime of a decision token (recordEvent refuses older ones).
     "TOKEN_MAX_AGE": 7 * 24 * 3600,
     # Lifetime of a visitor token.

@@ -299,7 +299,7 @@ def second_process(state_backend, settings, tmp_path, monkeypatch, clock):
 def test_conversions_recorded_in_another_process_move_this_processs_weights_within_the_refresh_interval(
     state_backend, second_process, home_page, gql, clock, settings
 ):
-    assert float(settings.TAILOR.get("STATS_REFRESH_SECONDS", 5)) == 5
+    assert float(settings.TAILOR.get("STATS_REFRESH_SECONDS", 3)) == 3
     shown = [cta(gql(CTA, {"visitor": visitor_token(i, "xproc")})) for i in range(60)]
     slot_id = shown[0]["slotId"]
     loop = feedback_module._feedback
@@ -313,7 +313,7 @@ def test_conversions_recorded_in_another_process_move_this_processs_weights_with
     assert second_process(events) == len(events)
 
     # within the refresh interval this process still decides from the weights it has (no reads)
-    clock.now += 4.9
+    clock.now += 2.9
     cta(gql(CTA, {"visitor": visitor_token(0, "after")}))
     assert loop.allocations(slot_id)["*"] == before
     # and once the interval has passed, the next request picks the results up

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_defaults_apply_when_a_key_is_not_set():
     with override_settings(TAILOR={}):
-        assert tailor_settings.STATS_REFRESH_SECONDS == DEFAULTS["STATS_REFRESH_SECONDS"] == 5
+        assert tailor_settings.STATS_REFRESH_SECONDS == DEFAULTS["STATS_REFRESH_SECONDS"] == 3
 
 
 def test_values_reload_when_settings_change():
