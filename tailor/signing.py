@@ -12,6 +12,7 @@ events) read it; decision tokens, which carry a decision, are built on `load` in
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -27,6 +28,8 @@ VISITOR_SALT = "tailor.visitor"
 MAX_TOKEN_LENGTH = 4096
 #: how many verified tokens with a plain-string payload (visitor tokens) a process remembers
 VERIFIED_CACHE_SIZE = 10_000
+#: ... and with a structured payload (decision tokens, read by the rate limit and then by recording)
+VERIFIED_RECENT_SIZE = 256
 
 
 class TokenError(ValueError):
@@ -60,8 +63,9 @@ def dump(payload: Any, salt: str, *, compress: bool = False) -> str:
 class _Verified:
     """Tokens whose signature this process has checked, with their payload and signing time: a
     returning visitor sends the same visitor token on every request, and its HMAC is checked once.
-    Only plain-string payloads are kept (nothing mutable is shared), keyed by the keys they were
-    checked with, so a changed key or fallback list checks again. A forged token never gets in."""
+    Payloads are kept as strings (a structured one as its JSON, parsed again on each use: nothing
+    mutable is shared), keyed by the keys they were checked with, so a changed key or fallback list
+    checks again. A forged token never gets in."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -83,6 +87,9 @@ class _Verified:
 
 
 _verified = _Verified(VERIFIED_CACHE_SIZE)
+#: decision tokens are mostly read once or twice in one request: a short memory of its own, so they
+#: never push returning visitors' tokens out
+_recent = _Verified(VERIFIED_RECENT_SIZE)
 
 
 def _unsign(token: str, salt: str) -> tuple[Any, int]:
@@ -91,11 +98,15 @@ def _unsign(token: str, salt: str) -> tuple[Any, int]:
     cache_key = (salt, token, key, tuple(fallbacks))
     if (hit := _verified.get(cache_key)) is not None:
         return hit
+    if (hit := _recent.get(cache_key)) is not None:
+        return json.loads(hit[0]), hit[1]
     payload = signing.TimestampSigner(key=key, fallback_keys=fallbacks, salt=salt).unsign_object(token)
     # "payload:timestamp:signature": the signature just checked covers the timestamp
     signed_at = signing.b62_decode(token.rsplit(":", 2)[1])
     if isinstance(payload, str):
         _verified.put(cache_key, (payload, signed_at))
+    else:
+        _recent.put(cache_key, (json.dumps(payload), signed_at))
     return payload, signed_at
 
 

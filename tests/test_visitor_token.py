@@ -1,4 +1,5 @@
-"""The visitor token a frontend gets back: the same one while it is fresh, a renewed one later."""
+"""Signed tokens: the visitor token a frontend gets back (the same one while it is fresh, a renewed one
+later), and what a process remembers of tokens it has verified."""
 
 from datetime import timedelta
 
@@ -6,7 +7,7 @@ import pytest
 from django.test import override_settings
 from freezegun import freeze_time
 
-from tailor.signing import TokenError, read_visitor_token, sign_visitor, visitor_token_for
+from tailor.signing import TokenError, dump, load, read_visitor_token, sign_visitor, visitor_token_for
 
 DAY = 24 * 3600
 
@@ -63,3 +64,17 @@ def test_a_tampered_token_is_forged_even_when_its_original_was_read():
         with pytest.raises(TokenError) as forged:
             read_visitor_token(tampered)
         assert forged.value.code == "forged"
+
+
+def test_a_structured_payload_read_twice_is_an_equal_copy_and_still_expires():
+    # decision tokens are read by the rate limit and again by recording: the second read is remembered
+    with freeze_time("2026-12-01 12:00:00") as clock:
+        token = dump({"s": "hero", "r": ["a reason"]}, "tailor.test")
+        first = load(token, "tailor.test", 60)
+        first["r"].append("changed by the caller")
+        assert load(token, "tailor.test", 60) == {"s": "hero", "r": ["a reason"]}
+
+        clock.tick(timedelta(seconds=61))
+        with pytest.raises(TokenError) as expired:
+            load(token, "tailor.test", 60)
+        assert expired.value.code == "expired"
