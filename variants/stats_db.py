@@ -148,8 +148,10 @@ class DatabaseStatsStore(StatsStore):
         rows = [(slot, bucket, arm, *counts) for (slot, bucket, arm), counts in sorted(summed.items())]
 
         def write():
-            # one statement per chunk: inside a caller's transaction no savepoint is needed
-            with transaction.atomic(using=self.using):
+            # one statement per chunk: inside a caller's transaction (recording an event) no savepoint
+            # is needed (a failure rolls the whole transaction back), so none is made: two round trips
+            # fewer per counted event
+            with transaction.atomic(using=self.using, savepoint=False):
                 upsert_add(
                     ArmStat,
                     ("slot_id", "bucket", "arm_id"),
