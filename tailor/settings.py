@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_PREFIX": "tailor:",
     # How often each process re-reads arm stats and recomputes allocation weights.
     "STATS_REFRESH_SECONDS": 3,
+    # Refresh weights that are merely old in a thread of their own (the request that finds them old
+    # decides with them and does not wait); a slot's first weights are always read in the request.
+    "REFRESH_IN_BACKGROUND": True,
     # Lifetime of a decision token (recordEvent refuses older ones).
     "TOKEN_MAX_AGE": 7 * 24 * 3600,
     # Lifetime of a visitor token.

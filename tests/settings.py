@@ -9,6 +9,7 @@ import tempfile
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
 from sample_site.settings import *  # noqa: E402, F403
+from tailor.settings import DEFAULTS as TAILOR_DEFAULTS  # noqa: E402
 
 # A host site's app that adds its own condition type through `register_tailor_conditions`.
 INSTALLED_APPS = ["tests.testapp", *INSTALLED_APPS]  # noqa: F405
@@ -35,6 +36,9 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 # CORS origins either: the sample site's INSTALLED_APPS ("corsheaders", "wagtail_headless_preview") and
 # MIDDLEWARE (corsheaders' first) are kept, and tests of CORS set TAILOR["CORS_ORIGINS"] themselves.
 TAILOR = {}
+# Tests see their events' effect on the next request: weights are refreshed in the request, whatever
+# TAILOR a test sets (tests/test_feedback.py tests the background refresh on a Feedback of its own).
+TAILOR_DEFAULTS["REFRESH_IN_BACKGROUND"] = False
 # The frontend preview mode's client URL, whatever TAILOR_FRONTEND_URL says.
 WAGTAIL_HEADLESS_PREVIEW = {
     "CLIENT_URLS": {"default": "http://127.0.0.1:3000/api/preview"},

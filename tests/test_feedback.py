@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -229,6 +230,63 @@ def test_probability_is_the_share_of_the_published_weights(home_page, gql, clock
     assert d["probability"] == pytest.approx(weights[d["variant"]] / sum(weights.values()))
     claims = read_decision_token(d["token"])
     assert claims.stats_buckets == ("*",) and claims.bucket == "*"
+
+
+class GatedStore(DatabaseStatsStore):
+    """The database store, whose reads wait while the test holds the gate; it notes each reader's thread."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.readers: list[str] = []
+
+    def snapshot(self, slot_ids):
+        self.readers.append(threading.current_thread().name)
+        assert self.gate.wait(10), "the test never opened the gate"
+        return super().snapshot(slot_ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_old_weights_are_refreshed_in_a_thread_of_their_own_while_requests_go_on(home_page, gql, monkeypatch):
+    clock, store = Clock(), GatedStore()
+    loop = Feedback(store=store, clock=clock, refresh_seconds=5, background=True)
+    monkeypatch.setattr(feedback_module, "_feedback", loop)
+    shown = [cta(gql(CTA, {"visitor": visitor_token(i, "bg")})) for i in range(40)]
+    slot_id = shown[0]["slotId"]
+    assert store.readers == [threading.current_thread().name]  # the first weights: read in the request
+    before = dict(loop.allocations(slot_id)["*"])
+    demo = next(d["variant"] for d in shown if d["variantName"] == "Book a demo")
+    for d in shown:
+        assert gql(RECORD, {"token": d["token"], "kind": "IMPRESSION"})["data"]["recordEvent"]["counted"]
+        if d["variantName"] == "Book a demo":
+            assert gql(RECORD, {"token": d["token"], "kind": "CONVERSION"})["data"]["recordEvent"]["counted"]
+
+    store.gate.clear()  # the store is slow now: a request that waited for it would hang here
+    clock.now += 5
+    started = time.monotonic()
+    for i in range(5):  # the first finds the weights old and hands them to the thread; none waits
+        assert cta(gql(CTA, {"visitor": visitor_token(i, "during")}))["slotId"] == slot_id
+    assert time.monotonic() - started < 5
+    assert loop.allocations(slot_id)["*"] == before
+
+    store.gate.set()
+    deadline = time.monotonic() + 10
+    while loop.allocations(slot_id)["*"][demo] < 0.9 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert loop.allocations(slot_id)["*"][demo] > 0.9
+    assert store.readers[1:] == ["tailor-refresh"]  # one background read for all five requests
+
+
+def test_a_new_revision_is_read_in_the_request_even_with_background_refreshes(home_page, gql, monkeypatch):
+    clock, store = Clock(), GatedStore()
+    monkeypatch.setattr(feedback_module, "_feedback", Feedback(store=store, clock=clock, background=True))
+    gql(CTA, {"visitor": visitor_token(1, "rev")})
+    home_page.save_revision().publish()  # a new revision: a new compiled slot, no weights of its own yet
+
+    cta(gql(CTA, {"visitor": visitor_token(2, "rev")}))
+
+    assert store.readers == [threading.current_thread().name] * 2
 
 
 # --- the loop across processes --------------------------------------------------------------------

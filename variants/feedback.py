@@ -16,6 +16,12 @@ as stale. Only one thread per process refreshes at a time; the others decide wit
 already published rather than wait. A conversion recorded by any process therefore reaches every
 process's weights within STATS_REFRESH_SECONDS (plus the time of one refresh).
 
+With `TAILOR["REFRESH_IN_BACKGROUND"]` (the default) weights that are merely old are refreshed by a
+thread of the process's own, woken by the request that found them old: that request decides with the
+weights published and does not wait for the read and the posterior draws (a few milliseconds every
+interval, which would otherwise land on one request in a few hundred: the tail of the latency). A
+slot's first weights (a new process, a new revision) are read in the request, as without it.
+
 If the store cannot be read, the last weights stay in use (or an even split before the first
 refresh) and the next attempt waits for another refresh interval: a stats outage never fails a page.
 
@@ -38,6 +44,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+
+from django.db import close_old_connections
 
 from tailor.redis import get_redis
 from tailor.settings import on_reload, tailor_settings
@@ -119,6 +127,7 @@ class Feedback:
         refresh_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        background: bool = False,
     ):
         self._store = store
         self._states = states
@@ -134,6 +143,11 @@ class Feedback:
         self._kept: dict[str, str] = {}
         #: slot id -> (the compiled Slot, the table's fingerprint of it)
         self._fingerprints: dict[str, tuple[Slot, str]] = {}
+        #: refresh old weights in a thread of their own (`refresh_later`)
+        self.background = background
+        self._pending: dict[str, Slot] = {}
+        self._wake = threading.Condition()
+        self._worker: threading.Thread | None = None
 
     @property
     def store(self) -> StatsStore:
@@ -164,9 +178,14 @@ class Feedback:
 
     def ensure_fresh(self, slots: Iterable[Slot]) -> None:
         """Refresh the stale learning slots among `slots` (one store round trip), unless another
-        thread of this process is already refreshing."""
+        thread of this process is already refreshing; in the background when they all have weights
+        and `background` is on."""
         slots = list(slots)
-        if not self.stale(slots):
+        stale = self.stale(slots)
+        if not stale:
+            return
+        if self.background and all(self._published(slot) for slot in stale):
+            self.refresh_later(stale)
             return
         if not self._lock.acquire(blocking=False):
             return  # someone else is refreshing: decide with the weights already published
@@ -176,6 +195,38 @@ class Feedback:
                 self._refresh(stale)
         finally:
             self._lock.release()
+
+    def _published(self, slot: Slot) -> bool:
+        seen = self._refreshed.get(slot.id)
+        return seen is not None and seen[0] is slot
+
+    def refresh_later(self, slots: Iterable[Slot]) -> None:
+        """Hand `slots` to this process's refresh thread (started on first use) and return at once.
+        They count as refreshed from now, so the requests that follow do not ask again meanwhile."""
+        now = self.clock()
+        with self._wake:
+            for slot in slots:
+                self._pending[slot.id] = slot
+                self._refreshed[slot.id] = (slot, now)
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._refresh_loop, name="tailor-refresh", daemon=True)
+                self._worker.start()
+            self._wake.notify()
+
+    def _refresh_loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending:
+                    self._wake.wait()
+                slots, self._pending = list(self._pending.values()), {}
+            # a thread of its own has database connections of its own: closed when obsolete or broken
+            # (CONN_MAX_AGE), as Django does around a request
+            close_old_connections()
+            try:
+                with self._lock:
+                    self._refresh(slots)
+            finally:
+                close_old_connections()
 
     def refresh(self, slots: Iterable[Slot]) -> None:
         """Refresh `slots` now, whatever their age (the simulator; tests)."""
@@ -279,7 +330,7 @@ def feedback() -> Feedback:
     if _feedback is None:
         with _store_lock:
             if _feedback is None:
-                _feedback = Feedback()
+                _feedback = Feedback(background=bool(tailor_settings.REFRESH_IN_BACKGROUND))
     return _feedback
 
 
