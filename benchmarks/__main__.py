@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchmarks.report import ROOT, WRK_MISSING, Figure, machine, table, write
 
-PARTS = ("decision", "requests", "load", "feedback", "bandits", "emotion")
+PARTS = ("decision", "requests", "load", "feedback", "bandits", "emotion", "growthbook", "wagtail_personalisation")
 
 
 def in_subprocess(module: str, *args: str) -> list[Figure]:
@@ -84,10 +84,24 @@ def main(argv: list[str] | None = None) -> int:
         figures += emotion_figures()
     if "load" in skip:
         figures.append(not_measured("ingest_ratio", "≥ 0.80", "measured with the load part (skipped)"))
-    figures += [
-        not_measured("vs_wagtail_personalisation", "report", "not measured (needs its own virtualenv)"),
-        not_measured("vs_growthbook", "report", "not measured (GrowthBook's Python SDK is not installed)"),
-    ]
+    if "growthbook" not in skip:
+        # imported per part: a skipped part loads nothing (GrowthBook's SDK, the engine)
+        from benchmarks.growthbook import growthbook_figures
+
+        figures += growthbook_figures(args.quick)
+    else:
+        figures.append(not_measured("vs_growthbook", "report", "measured with the growthbook part (skipped)"))
+    if "wagtail_personalisation" not in skip:
+        # imported per part: a skipped part builds no virtualenv
+        from benchmarks.wagtail_personalisation import beside_tailor, wagtail_personalisation_figures
+
+        figures += beside_tailor(wagtail_personalisation_figures(args.quick), figures)
+    else:
+        figures.append(
+            not_measured(
+                "vs_wagtail_personalisation", "report", "measured with the wagtail_personalisation part (skipped)"
+            )
+        )
     seconds = time.perf_counter() - started
     facts = machine()
     print(table(figures))

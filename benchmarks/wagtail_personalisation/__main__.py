@@ -1,0 +1,3 @@
+from benchmarks.wagtail_personalisation.run import main
+
+main()
