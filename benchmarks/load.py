@@ -21,9 +21,11 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from benchmarks.page_requests import documents
 from benchmarks.report import WRK_MISSING, Figure
@@ -38,16 +40,38 @@ wrk.body = %s
 """
 
 
+def fresh_postgres(url: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database on the PostgreSQL server of `url` (so rows of earlier runs weigh on no
+    figure), and a function that drops it."""
+    import psycopg  # only with a PostgreSQL DATABASE_URL (the [postgres] extra)
+
+    parts = urlsplit(url)
+    name = f"tailor_load_{secrets.token_hex(4)}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
 class DjangoServer(Stack):
-    """The sample site alone under gunicorn (no Next.js), on DATABASE_URL/REDIS_URL when set."""
+    """The sample site alone under gunicorn (no Next.js), on DATABASE_URL/REDIS_URL when set (a fresh
+    database of its own on DATABASE_URL's PostgreSQL server, dropped afterwards)."""
 
     secret_key = secrets.token_urlsafe(50)
+    database_url: str | None = None
+    drop_database: Callable[[], None] | None = None
 
     def django_env(self) -> dict[str, str]:
         env = super().django_env()
-        for name in ("DATABASE_URL", "REDIS_URL"):
-            if os.environ.get(name):
-                env[name] = os.environ[name]
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        if os.environ.get("REDIS_URL"):
+            env["REDIS_URL"] = os.environ["REDIS_URL"]
         # The sample site refuses to start with DEBUG off and no secret key: a random one per run
         # (the tokens it signs live only as long as this server).
         env.setdefault("DJANGO_SECRET_KEY", self.secret_key)
@@ -58,6 +82,11 @@ class DjangoServer(Stack):
         return env
 
     def start(self, workers: int = 2) -> DjangoServer:
+        url = os.environ.get("DATABASE_URL", "")
+        if url.startswith(("postgres://", "postgresql://")):
+            self.database_url, self.drop_database = fresh_postgres(url)
+        elif url:
+            self.database_url = url
         self.manage("migrate", "--noinput", timeout=300)
         self.manage("tailor_demo")
         process, log = self.spawn(
@@ -79,6 +108,12 @@ class DjangoServer(Stack):
         )
         wait_for(self.django_url + "/graphql/", process, log, timeout=60)
         return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self.drop_database is not None:
+            self.drop_database()
+            self.drop_database = None
 
 
 def post(url: str, doc: dict) -> dict:

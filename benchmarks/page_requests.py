@@ -71,7 +71,7 @@ def measure(requests: int) -> list[Figure]:
     )
 
     setup_test_environment()
-    connection.creation.create_test_db(verbosity=0)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
     call_command("tailor_demo", stdout=open(os.devnull, "w"))
     client = Client()
 

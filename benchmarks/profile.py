@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     from benchmarks.page_requests import documents  # after setup
 
     setup_test_environment()
-    connection.creation.create_test_db(verbosity=0)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
     call_command("tailor_demo", stdout=open(os.devnull, "w"))
     client = Client()
 

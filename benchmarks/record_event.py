@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     from variants.services import personalize_page
 
     setup_test_environment()
-    connection.creation.create_test_db(verbosity=0)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
     call_command("tailor_demo", stdout=open(os.devnull, "w"))
     page = HomePage.objects.get(depth=2)
     cta = next(s for s in compiled_page(page).slots if s.name == "cta")
