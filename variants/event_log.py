@@ -31,13 +31,13 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connections, transaction
 
 from tailor.redis import redis_key
 from variants.engine.stats_store import Increment, StatsStore
 from variants.models import Event, EventReceipt
 from variants.retention import cutoffs
-from variants.stats_db import DatabaseStatsStore, insert_unless_exists, retry_if_locked
+from variants.stats_db import DatabaseStatsStore, insert_unless_exists, record_once_postgres, retry_if_locked
 from variants.tokens import DecisionClaims
 
 logger = logging.getLogger("tailor.events")
@@ -115,6 +115,10 @@ def append_to_table(event: LoggedEvent, increments: list[Increment], store: Stat
     }
 
     receipt = {"token_id": event.nonce, "kind": event.kind, "created_at": event.at}
+    if connections[store.using].vendor == "postgresql":
+        # one statement, one round trip: the same three writes, all or none (a row logged before
+        # receipts existed keeps the mark this writes: it is a duplicate either way)
+        return record_once_postgres(receipt, row, store.rows(increments), event_model=Event, using=store.using)
 
     def write() -> bool:
         with transaction.atomic():
@@ -122,8 +126,8 @@ def append_to_table(event: LoggedEvent, increments: list[Increment], store: Stat
             if not insert_unless_exists(EventReceipt, receipt, ("token_id", "kind")):
                 return False  # this decision's event of this kind was counted already (any goal)
             if not insert_unless_exists(Event, row, ("token_id", "kind", "goal")):
-                # logged before receipts existed (migration 0004 backfills them; this is the rest)
-                transaction.set_rollback(True)
+                # logged before receipts existed (migration 0004 backfills them; this is the rest): a
+                # duplicate, and the mark it lacked stays, as the PostgreSQL statement leaves it
                 return False
             store.increment_many(increments)  # the database store: the same transaction
         return True

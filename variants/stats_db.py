@@ -95,6 +95,50 @@ def insert_unless_exists(
         return cursor.rowcount == 1
 
 
+def _typed(model: type[models.Model], names: Sequence[str], connection) -> tuple[str, str]:
+    """Quoted column names and placeholders cast to each column's type (PostgreSQL: an untyped
+    parameter in a SELECT list or VALUES would be text)."""
+    fields = [model._meta.get_field(name) for name in names]
+    qn = connection.ops.quote_name
+    return ", ".join(qn(f.column) for f in fields), ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
+
+
+def record_once_postgres(
+    receipt: dict, event: dict, stat_rows: Sequence[Sequence], *, event_model, using: str = "default"
+) -> bool:
+    """PostgreSQL: the dedupe mark, the event log row and the arm stats' additions as ONE statement
+    (data-modifying CTEs: atomic as any statement, and in autocommit one round trip with no BEGIN or
+    COMMIT of its own). The log row is written only if the mark is new, the additions only if the
+    row is; True if the event counted. `stat_rows` are ArmStat (slot, bucket, arm, impressions, clicks,
+    conversions, value) rows, one per key."""
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    receipt_cols, receipt_ph = _typed(EventReceipt, list(receipt), connection)
+    event_cols, event_ph = _typed(event_model, list(event), connection)
+    params = [*receipt.values(), *event.values()]
+    sql = (
+        f"WITH receipt AS (INSERT INTO {qn(EventReceipt._meta.db_table)} ({receipt_cols}) VALUES ({receipt_ph}) "
+        f"ON CONFLICT ({qn('token_id')}, {qn('kind')}) DO NOTHING RETURNING 1), "
+        f"logged AS (INSERT INTO {qn(event_model._meta.db_table)} ({event_cols}) SELECT {event_ph} "
+        f"WHERE EXISTS (SELECT FROM receipt) ON CONFLICT ({qn('token_id')}, {qn('kind')}, {qn('goal')}) DO NOTHING "
+        "RETURNING 1)"
+    )
+    if stat_rows:
+        keys, adds = ("slot_id", "bucket", "arm_id"), ("impressions", "clicks", "conversions", "value")
+        stat_cols, stat_ph = _typed(ArmStat, keys + adds, connection)
+        table = qn(ArmStat._meta.db_table)
+        updates = ", ".join(f"{qn(a)} = {table}.{qn(a)} + excluded.{qn(a)}" for a in adds)
+        sql += (
+            f", counted AS (INSERT INTO {table} ({stat_cols}) SELECT * FROM (VALUES "
+            f"{', '.join([f'({stat_ph})'] * len(stat_rows))}) AS v WHERE EXISTS (SELECT FROM logged) "
+            f"ON CONFLICT ({', '.join(qn(k) for k in keys)}) DO UPDATE SET {updates})"
+        )
+        params += [value for row in stat_rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " SELECT EXISTS (SELECT FROM logged)", params)
+        return bool(cursor.fetchone()[0])
+
+
 def _upsert_add_orm(model, keys, adds, rows, using) -> None:
     """The portable fallback: UPDATE ... SET n = n + %s, else INSERT (a concurrent INSERT wins: update)."""
     manager = model._default_manager.db_manager(using)
@@ -141,11 +185,17 @@ class DatabaseStatsStore(StatsStore):
     def _rows(self):
         return ArmStat.objects.using(self.using)
 
+    @staticmethod
+    def rows(increments: Iterable[Increment]) -> list[tuple]:
+        """ArmStat rows (slot, bucket, arm, impressions, clicks, conversions, value), one per key, in key
+        order (concurrent writers lock rows in the same order); validates every increment."""
+        summed = coalesce(increments)
+        return [(slot, bucket, arm, *counts) for (slot, bucket, arm), counts in sorted(summed.items())]
+
     def increment_many(self, increments: Iterable[Increment]) -> None:
-        summed = coalesce(increments)  # validates everything before anything is written
-        if not summed:
+        rows = self.rows(increments)  # validates everything before anything is written
+        if not rows:
             return
-        rows = [(slot, bucket, arm, *counts) for (slot, bucket, arm), counts in sorted(summed.items())]
 
         def write():
             # one statement per chunk: inside a caller's transaction (recording an event) no savepoint
