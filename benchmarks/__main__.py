@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import redis
+
 from benchmarks.report import ROOT, WRK_MISSING, Figure, machine, table, write
 
 PARTS = ("decision", "requests", "load", "feedback", "bandits", "emotion", "growthbook", "wagtail_personalisation")
@@ -36,6 +38,34 @@ def in_subprocess(module: str, *args: str) -> list[Figure]:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         return [Figure(module.rsplit(".", 1)[-1], None, "", note=f"failed: {tail[0][:300]}")]
     return [Figure(**f) for f in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+#: where `make bench` looks for the issue's setup when DATABASE_URL / REDIS_URL are not set
+LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/tailor_bench"
+LOCAL_REDIS = "redis://127.0.0.1:6379/10"
+
+
+def local_services() -> list[str]:
+    """Point DATABASE_URL and REDIS_URL at this machine's PostgreSQL and Redis when they are unset and
+    answer (the parts that serve the site then run on them, each on a database of its own); what
+    was chosen, in words."""
+    said = []
+    if not os.environ.get("DATABASE_URL"):
+        try:
+            import psycopg  # the [postgres] extra; a machine without it measures on SQLite
+
+            psycopg.connect(LOCAL_POSTGRES.rsplit("/", 1)[0] + "/postgres", connect_timeout=2).close()
+            os.environ["DATABASE_URL"] = LOCAL_POSTGRES
+        except Exception as e:  # noqa: BLE001 - no server, no driver: SQLite
+            said.append(f"no PostgreSQL at 127.0.0.1:5432 ({type(e).__name__}): the site runs on SQLite")
+    if not os.environ.get("REDIS_URL"):
+        try:
+            redis.Redis.from_url(LOCAL_REDIS, socket_connect_timeout=2).ping()
+            os.environ["REDIS_URL"] = LOCAL_REDIS
+        except Exception as e:  # noqa: BLE001 - no server: no Redis
+            said.append(f"no Redis at 127.0.0.1:6379 ({type(e).__name__}): profiles are read from the database")
+    db = os.environ.get("DATABASE_URL", "sqlite").split("://")[0]
+    return [f"database {db}, Redis {'on' if os.environ.get('REDIS_URL') else 'off'}", *said]
 
 
 def not_measured(name: str, goal: str, why: str) -> Figure:
@@ -56,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make bench: {WRK_MISSING}", file=sys.stderr)
         return 2
 
+    for line in local_services():
+        print(f"make bench: {line}", file=sys.stderr)
     started = time.perf_counter()
     figures: list[Figure] = []
     if "decision" not in skip:
