@@ -159,3 +159,37 @@ def test_korean_features_equal_sklearn_transform_with_the_shipped_vocabulary():
         got = np.zeros(model.n_features)
         got[idx] = val
         assert np.allclose(got, row, atol=1e-12), text
+
+
+def test_teacher_targets_mix_gold_with_the_english_models_probability_on_the_original(tmp_path):
+    english = [
+        ("I'm so happy, thank you!", "3", "a1"),
+        ("This is disgusting and I hate it", "0,1", "a2"),
+        ("I'm scared of the dark", "2", "a3"),
+        ("Ok, see you tomorrow", "4", "a4"),
+        ("I miss her so much, so sad", "5", "a5"),
+        ("Wow, I did not expect that!", "6", "a6"),
+        ("Thanks, that made my day", "3", "a7"),
+        ("Meh.", "4", "a8"),
+    ]
+    korean = [("번역된 글", labels, cid) for _, labels, cid in english] + [("원문 없는 글", "4", "zz")]
+    (tmp_path / "en.tsv").write_text("".join("\t".join(r) + "\n" for r in english), encoding="utf-8")
+    (tmp_path / "ko.tsv").write_text("".join("\t".join(r) + "\n" for r in korean), encoding="utf-8")
+    _, Y = train_emotion.load_tsv(tmp_path / "ko.tsv")
+
+    targets, n = train_emotion.teacher_targets(tmp_path / "ko.tsv", tmp_path / "en.tsv", Y, 0.5)
+    assert n == len(english)
+    assert targets.shape == Y.shape and ((targets >= 0) & (targets <= 1)).all()
+    # half gold, half the teacher's probability: a gold label keeps at least 0.5, an absent one at most 0.5
+    assert (targets[:-1][Y[:-1] == 1] >= 0.5).all() and (targets[:-1][Y[:-1] == 0] <= 0.5).all()
+    assert np.array_equal(targets[-1], Y[-1])  # no English original: gold only
+    # no English file (or weight 0): gold labels, nothing taught
+    for path, weight in ((None, 0.5), (tmp_path / "en.tsv", 0.0)):
+        gold, n = train_emotion.teacher_targets(tmp_path / "ko.tsv", path, Y, weight)
+        assert n == 0 and np.array_equal(gold, Y)
+
+
+def test_the_shipped_korean_model_learned_from_the_english_teacher():
+    teacher = get_model("ko").metadata["params"]["teacher"]
+    assert teacher["model"] == emotion.MODEL_FILE and teacher["weight"] == train_emotion.TEACHER_WEIGHT["ko"]
+    assert teacher["rows"] > 40000

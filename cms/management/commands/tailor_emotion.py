@@ -3,7 +3,9 @@
 - ``train [--language en|ko] [--train PATH] [--dev PATH] [--out DIR] [--cv K]`` fits on train and
   writes the model files (default: the shipped `rules/ml/data/`). English tunes its thresholds on
   dev; ``--cv K`` also reports an honest dev figure, tuned by K-fold cross-validation on train only.
-  Korean always tunes by cross-validation on train (``--cv``, default 3), so its dev figure is honest.
+  Korean always tunes by cross-validation on train (``--cv``, default 3), so its dev figure is honest,
+  and learns from the English model's scores on the English originals of its train rows
+  (``--english PATH``, default ``../shared/data/goemotions-ekman/train.tsv``; joined by comment id).
   Default data: ``../shared/data/goemotions-ekman`` (en), ``../shared/data/goemotions-ko-ekman`` (ko).
 - ``evaluate FILE.tsv [--language en|ko]`` prints JSON: that language's model's macro-F1, per-label
   F1, row count, latency, model size.
@@ -55,6 +57,12 @@ class Command(BaseCommand):
             help="K-fold cross-validation on train: reports an honest dev figure (English); "
             "tunes the thresholds (Korean, default 3)",
         )
+        p_train.add_argument(
+            "--english",
+            dest="english_path",
+            help="English originals of the train rows, for the teacher's soft targets (Korean; "
+            "default: the English GoEmotions train.tsv)",
+        )
         languages = list(emotion.LANGUAGES)
         p_train.add_argument("--language", choices=languages, default="en", help="which model (default en)")
 
@@ -103,6 +111,14 @@ class Command(BaseCommand):
                 raise CommandError(f"no default data found at ../{dataset}; pass {flag} PATH")
             if not paths[key].is_file():
                 raise CommandError(f"{paths[key]}: no such file")
+        english_path = None
+        if train_emotion.TEACHER_WEIGHT.get(language, 0.0) > 0:
+            if options.get("english_path"):
+                english_path = Path(options["english_path"])
+                if not english_path.is_file():
+                    raise CommandError(f"{english_path}: no such file")
+            elif (english_dir := _default_data_dir("en")) is not None:
+                english_path = english_dir / "train.tsv"
         out_dir = Path(options["out_dir"]) if options.get("out_dir") else emotion.DATA_DIR
         verbose = options.get("verbosity", 1) >= 1
         _, results = train_emotion.train(
@@ -112,6 +128,7 @@ class Command(BaseCommand):
             cv=cv,
             language=language,
             tune_on=tune_on,
+            english_path=english_path,
             log=(lambda msg: self.stderr.write(msg)) if verbose else (lambda msg: None),
         )
         if out_dir.resolve() == emotion.DATA_DIR.resolve():
