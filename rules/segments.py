@@ -151,8 +151,10 @@ class _Holder:
 _holder = _Holder()
 
 
-def _due(now: float) -> bool:
-    return _holder.index is None or now - _holder.checked_at >= float(tailor_settings.STATS_REFRESH_SECONDS)
+def _due(now: float, ahead: float = 0.0) -> bool:
+    """The shared version is due for its check at `now` (or within `ahead` seconds of it)."""
+    interval = float(tailor_settings.STATS_REFRESH_SECONDS)
+    return _holder.index is None or now + ahead - _holder.checked_at >= interval
 
 
 def segment_index(version: int | None = None) -> SegmentIndex:
@@ -162,10 +164,10 @@ def segment_index(version: int | None = None) -> SegmentIndex:
     with the visitor's profile, in the same Redis round trip); otherwise it is read here when due."""
     now = time.monotonic()
     index = _holder.index
-    if index is not None and not _due(now):
+    if version is None and index is not None and not _due(now):
         return index
     with _holder.lock:
-        if not _due(now):
+        if version is None and not _due(now):
             return _holder.index
         if version is None:
             version = shared_version()
@@ -181,7 +183,10 @@ def profile_and_version(visitor_id: str | None):
     request that refreshes its segments still talks to Redis once."""
     store = profile_store()
     client = get_redis()
-    if client is None or not _due(time.monotonic()) or not isinstance(store, RedisProfileStore):
+    # due now or within the next second: the request that reads the profile is the one to check, so
+    # its own later look at the index (when it compiles or decides) finds it fresh
+    ahead = min(1.0, float(tailor_settings.STATS_REFRESH_SECONDS) / 2)
+    if client is None or not _due(time.monotonic(), ahead) or not isinstance(store, RedisProfileStore):
         return store.get(visitor_id) if visitor_id else None
     pipe = client.pipeline(transaction=False)
     if visitor_id:
