@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from tailor.ratelimit import Limited, client_address, hit
+from tailor.settings import tailor_settings
 from variants.tokens import TokenError, read_decision_token
 
 
@@ -25,5 +26,7 @@ def _visitor(token) -> str | None:
 def events_limited(request, tokens: list) -> Limited | None:
     """Count the events carrying `tokens` against their visitors and the request's address; the
     limit reached, or None."""
-    visitors = Counter(v for v in map(_visitor, tokens) if v)
+    # the tokens are read for the visitor only when there is a per-visitor limit to count against
+    per_visitor = tailor_settings.RATE_LIMITS.get("EVENTS_PER_VISITOR") is not None
+    visitors = Counter(v for v in map(_visitor, tokens) if v) if per_visitor else Counter()
     return hit("EVENTS", visitors=dict(visitors), address=client_address(request), cost=len(tokens))

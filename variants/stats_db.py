@@ -13,6 +13,7 @@ which is what the embedded default is for); on PostgreSQL they only contend per 
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -112,10 +113,20 @@ def record_once_postgres(
     row is; True if the event counted. `stat_rows` are ArmStat (slot, bucket, arm, impressions, clicks,
     conversions, value) rows, one per key."""
     connection = connections[using]
+    sql = _record_once_sql(event_model, tuple(receipt), tuple(event), len(stat_rows), using)
+    params = [*receipt.values(), *event.values(), *(value for row in stat_rows for value in row)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.fetchone()[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _record_once_sql(event_model, receipt_names: tuple, event_names: tuple, stat_rows: int, using: str) -> str:
+    """`record_once_postgres`'s statement for these columns and this many arm stats rows (built once)."""
+    connection = connections[using]
     qn = connection.ops.quote_name
-    receipt_cols, receipt_ph = _typed(EventReceipt, list(receipt), connection)
-    event_cols, event_ph = _typed(event_model, list(event), connection)
-    params = [*receipt.values(), *event.values()]
+    receipt_cols, receipt_ph = _typed(EventReceipt, receipt_names, connection)
+    event_cols, event_ph = _typed(event_model, event_names, connection)
     sql = (
         f"WITH receipt AS (INSERT INTO {qn(EventReceipt._meta.db_table)} ({receipt_cols}) VALUES ({receipt_ph}) "
         f"ON CONFLICT ({qn('token_id')}, {qn('kind')}) DO NOTHING RETURNING 1), "
@@ -130,13 +141,10 @@ def record_once_postgres(
         updates = ", ".join(f"{qn(a)} = {table}.{qn(a)} + excluded.{qn(a)}" for a in adds)
         sql += (
             f", counted AS (INSERT INTO {table} ({stat_cols}) SELECT * FROM (VALUES "
-            f"{', '.join([f'({stat_ph})'] * len(stat_rows))}) AS v WHERE EXISTS (SELECT FROM logged) "
+            f"{', '.join([f'({stat_ph})'] * stat_rows)}) AS v WHERE EXISTS (SELECT FROM logged) "
             f"ON CONFLICT ({', '.join(qn(k) for k in keys)}) DO UPDATE SET {updates})"
         )
-        params += [value for row in stat_rows for value in row]
-    with connection.cursor() as cursor:
-        cursor.execute(sql + " SELECT EXISTS (SELECT FROM logged)", params)
-        return bool(cursor.fetchone()[0])
+    return sql + " SELECT EXISTS (SELECT FROM logged)"
 
 
 def _upsert_add_orm(model, keys, adds, rows, using) -> None:
