@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from scipy.sparse import csr_matrix
 
 from rules.ml import emotion, train_emotion
 from rules.ml.emotion import LABELS, classify, get_model
@@ -132,6 +133,7 @@ def test_command_trains_a_korean_model_on_a_tiny_slice_tuned_by_cross_validation
     model = emotion.EmotionModel.load(tmp_path / "model", "ko")
     assert model.metadata["language"] == "ko" and model.metadata["n_train"] == 600
     assert model.metadata["tuned_on"] == "2-fold cross-validation on train.tsv"
+    assert model.metadata["params"]["learners"] == list(train_emotion.LEARNERS["ko"])
     assert model.predict("오늘 너무 우울해요").languages == ("ko",)
 
 
@@ -193,3 +195,22 @@ def test_the_shipped_korean_model_learned_from_the_english_teacher():
     teacher = get_model("ko").metadata["params"]["teacher"]
     assert teacher["model"] == emotion.MODEL_FILE and teacher["weight"] == train_emotion.TEACHER_WEIGHT["ko"]
     assert teacher["rows"] > 40000
+
+
+def test_korean_averages_lr_and_nb_only_while_english_keeps_all_three():
+    assert train_emotion.LEARNERS["ko"] == ("lr", "nb")
+    assert train_emotion.LEARNERS["en"] == ("lr", "nb", "svm")
+    assert get_model("ko").metadata["params"]["learners"] == ["lr", "nb"]
+
+
+def test_fit_label_folds_only_the_learners_it_is_given():
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 8))
+    y = (X[:, 0] + 0.3 * rng.random(60) > 0.65).astype(int)
+    X = csr_matrix(X)
+    both, b_both = train_emotion._fit_label(X, y, learners=("lr", "nb"))
+    alone, b_alone = train_emotion._fit_label(X, y, learners=("lr",))
+    nb, b_nb = train_emotion._fit_label(X, y, learners=("nb",))
+    assert np.allclose(both, (alone + nb) / 2) and np.isclose(b_both, (b_alone + b_nb) / 2)
+    with pytest.raises(ValueError, match="learners"):
+        train_emotion._fit_label(X, y, learners=("tree",))

@@ -159,7 +159,7 @@ def test_the_korean_model_records_the_readme_honest_dev_figure():
 
     metadata = get_model("ko").metadata
     assert metadata["tuned_on"] == "3-fold cross-validation on train.tsv"
-    assert round(metadata["results"]["dev_honest"]["macro_f1"], 3) == 0.559
+    assert round(metadata["results"]["dev_honest"]["macro_f1"], 3) == 0.561
 
 
 @needs_goemotions

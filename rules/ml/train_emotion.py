@@ -7,13 +7,14 @@ The recipe (chosen on dev; see `train` for what each reported number was tuned o
 
 - features: TF-IDF (sublinear tf) over word unigrams+bigrams with negation marking (min_df 2) and
   char_wb 2-5-grams (min_df 3), each block l2-normalized, using the analyzers of `rules.ml.emotion`;
-- per label, three linear learners on those features: logistic regression, NB-weighted logistic
-  regression (features scaled by the label's log-count ratio, Wang & Manning 2012) and a linear SVM;
+- per label, three linear learners on those features (`LEARNERS`): logistic regression, NB-weighted
+  logistic regression (features scaled by the label's log-count ratio, Wang & Manning 2012) and a
+  linear SVM;
 - their margins, standardized on train, are averaged. An average of linear models is linear, so
   the ensemble folds into one weight matrix and inference costs the same as a single model;
 - per-label thresholds maximize that label's F1; Platt scaling turns margins into probabilities.
 
-Korean (``language="ko"``, GoEmotions-Korean): the same learners over the Korean blocks of
+Korean (``language="ko"``, GoEmotions-Korean): the same recipe over the Korean blocks of
 `rules.ml.emotion` (eojeol words and particle-stripped stems, syllable 1-4-grams, jamo 2-5-grams).
 Its thresholds and calibration are tuned on out-of-fold scores of train only (cross-validation), so
 the dev split stays unseen and its figure is honest. Korean also learns from the English originals
@@ -24,7 +25,11 @@ model is stronger and reads the untranslated text, so its scores soften the nois
 and of the labels. It is needed only in training: the Korean model stays one linear model over Korean
 features. Chosen by 3-fold cross-validation on train, out-of-fold macro-F1: 0.545 with gold labels
 only, 0.557 with teacher weight 0.5, 0.559 with 0.7 (word bigrams of particle-stripped stems: 0.540,
-left out).
+left out). Korean then averages only the logistic regression and the NB-weighted one, without the
+SVM (`LEARNERS`): 0.5606 against 0.5594 on those folds, confirmed on a fresh 3-fold split of train
+(another fold seed; rule fixed beforehand: keep it only if ahead by 0.001 or more): 0.5621 against
+0.5609. Dev macro-F1 of the shipped Korean model (thresholds tuned on train only): 0.5614 (0.5589 with
+the SVM).
 
 scikit-learn is needed here, not at inference.
 """
@@ -61,6 +66,9 @@ DATASETS = {"en": "goemotions-ekman", "ko": "goemotions-ko-ekman"}
 TUNING_FOLDS = {"en": 0, "ko": 3}
 #: share of the English teacher's probability in a language's training targets (the rest: gold labels)
 TEACHER_WEIGHT = {"en": 0.0, "ko": 0.7}
+#: the linear learners averaged per label: "lr" (logistic regression), "nb" (NB-weighted logistic
+#: regression), "svm" (linear SVM)
+LEARNERS = {"en": ("lr", "nb", "svm"), "ko": ("lr", "nb")}
 LR_C = 1.0
 NBLR_C = 1.0
 SVM_C = 0.05
@@ -228,17 +236,25 @@ def _soft_fit(model, X, y: np.ndarray, target: np.ndarray | None):
     return model.fit(X2, y2, sample_weight=weights[keep])
 
 
-def _fit_label(X, y: np.ndarray, target: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """One label's ensemble folded into a single (weights, bias); `target`: soft targets (the
-    log-count ratio always comes from the gold labels)."""
+def _fit_label(
+    X, y: np.ndarray, target: np.ndarray | None = None, learners: tuple[str, ...] = LEARNERS["en"]
+) -> tuple[np.ndarray, float]:
+    """One label's ensemble of `learners` folded into a single (weights, bias); `target`: soft
+    targets (the log-count ratio always comes from the gold labels)."""
+    unknown = set(learners) - {"lr", "nb", "svm"}
+    if unknown or not learners:
+        raise ValueError(f"learners must be among 'lr', 'nb', 'svm', not {learners!r}")
     members: list[tuple[np.ndarray, float]] = []
-    lr = _soft_fit(LogisticRegression(C=LR_C, solver="liblinear"), X, y, target)
-    members.append((lr.coef_.ravel(), float(lr.intercept_[0])))
-    r = _log_count_ratio(X, y)
-    nblr = _soft_fit(LogisticRegression(C=NBLR_C, solver="liblinear"), (X @ diags(r)).tocsr(), y, target)
-    members.append((nblr.coef_.ravel() * r, float(nblr.intercept_[0])))
-    svm = _soft_fit(LinearSVC(C=SVM_C, random_state=SEED), X, y, target)
-    members.append((svm.coef_.ravel(), float(svm.intercept_[0])))
+    if "lr" in learners:
+        lr = _soft_fit(LogisticRegression(C=LR_C, solver="liblinear"), X, y, target)
+        members.append((lr.coef_.ravel(), float(lr.intercept_[0])))
+    if "nb" in learners:
+        r = _log_count_ratio(X, y)
+        nblr = _soft_fit(LogisticRegression(C=NBLR_C, solver="liblinear"), (X @ diags(r)).tocsr(), y, target)
+        members.append((nblr.coef_.ravel() * r, float(nblr.intercept_[0])))
+    if "svm" in learners:
+        svm = _soft_fit(LinearSVC(C=SVM_C, random_state=SEED), X, y, target)
+        members.append((svm.coef_.ravel(), float(svm.intercept_[0])))
 
     w = np.zeros(X.shape[1])
     b = 0.0
@@ -250,12 +266,19 @@ def _fit_label(X, y: np.ndarray, target: np.ndarray | None = None) -> tuple[np.n
     return w / len(members), b / len(members)
 
 
-def fit_linear(X, Y: np.ndarray, n_jobs: int = 2, targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def fit_linear(
+    X,
+    Y: np.ndarray,
+    n_jobs: int = 2,
+    targets: np.ndarray | None = None,
+    learners: tuple[str, ...] = LEARNERS["en"],
+) -> tuple[np.ndarray, np.ndarray]:
     """(n_features, 7) weights and (7,) biases; labels fitted in parallel threads (liblinear
-    releases the GIL). `targets`: soft targets (n, 7), else the gold labels."""
+    releases the GIL). `targets`: soft targets (n, 7), else the gold labels; `learners`: which
+    linear learners each label averages (see `LEARNERS`)."""
 
     fitted = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_fit_label)(X, Y[:, j], None if targets is None else targets[:, j]) for j in range(N_LABELS)
+        delayed(_fit_label)(X, Y[:, j], None if targets is None else targets[:, j], learners) for j in range(N_LABELS)
     )
     return np.column_stack([w for w, _ in fitted]), np.array([b for _, b in fitted])
 
@@ -275,11 +298,17 @@ def tune(raw: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def out_of_fold(
-    X, Y: np.ndarray, folds: int, n_jobs: int, log: Callable[[str], None], targets: np.ndarray | None = None
+    X,
+    Y: np.ndarray,
+    folds: int,
+    n_jobs: int,
+    log: Callable[[str], None],
+    targets: np.ndarray | None = None,
+    learners: tuple[str, ...] = LEARNERS["en"],
 ) -> np.ndarray:
     raw = np.zeros(Y.shape)
     for k, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=SEED).split(X), 1):
-        coef, intercept = fit_linear(X[tr], Y[tr], n_jobs, None if targets is None else targets[tr])
+        coef, intercept = fit_linear(X[tr], Y[tr], n_jobs, None if targets is None else targets[tr], learners)
         raw[te] = X[te] @ coef + intercept
         log(f"cross-validation fold {k}/{folds} done")
     return raw
@@ -332,14 +361,15 @@ def train(
         log(f"{n_taught} rows with English teacher probabilities (weight {weight})")
     else:
         targets = None
-    coef, intercept = fit_linear(X, Y, n_jobs, targets)
+    learners = LEARNERS.get(language, LEARNERS["en"])
+    coef, intercept = fit_linear(X, Y, n_jobs, targets, learners)
     log(f"fitted ({time.perf_counter() - started:.0f}s)")
     raw_dev = X_dev @ coef + intercept
     thresholds, calibration = tune(raw_dev, Y_dev)
     results = {"dev_tuned": report(predict_sets(raw_dev, thresholds, calibration), Y_dev)}
 
     if cv >= 2:
-        raw_oof = out_of_fold(X, Y, cv, n_jobs, log, targets)
+        raw_oof = out_of_fold(X, Y, cv, n_jobs, log, targets, learners)
         thr_oof, cal_oof = tune(raw_oof, Y)
         results["train_oof"] = report(predict_sets(raw_oof, thr_oof, cal_oof), Y)
         results["dev_honest"] = report(predict_sets(raw_dev, thr_oof, cal_oof), Y_dev)
@@ -356,6 +386,7 @@ def train(
         "n_dev": len(dev_texts),
         "params": {
             "vectorizers": LANGUAGE_VECTORIZERS[language],
+            "learners": list(learners),
             "lr_C": LR_C,
             "nblr_C": NBLR_C,
             "svm_C": SVM_C,
