@@ -268,7 +268,7 @@ def test_the_readme_states_the_default_limits():
     from tailor.settings import DEFAULTS
 
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Limits") : readme.index("## Benchmarks")]
+    section = readme[readme.index("### Limits") : readme.index("## Performance")]
     limits = DEFAULTS["GRAPHQL_LIMITS"]
     for name, value in limits.items():
         assert f"`{name}` {value:,}" in section, name
