@@ -62,6 +62,12 @@ WARMUP = 200
 # --- Tailor's conditions as GrowthBook targeting ---------------------------------------------------
 
 
+class NoEquivalent(ValueError):
+    """A Tailor condition GrowthBook's targeting cannot express the same way (the heavy page's
+    workload has none; a workload that did would stop the comparison here rather than compare
+    unlike flags)."""
+
+
 def _referrer_regex(condition: Referrer) -> str:
     """A case-insensitive regex over the raw referrer URL (or bare domain) for a domain or a
     ``*.domain`` pattern: that host or any subdomain, whatever the scheme, port and path."""
@@ -71,7 +77,7 @@ def _referrer_regex(condition: Referrer) -> str:
     elif condition.kind == "domain":
         domain = pattern
     else:
-        raise NotImplementedError(f"no GrowthBook regex for referrer pattern {pattern!r}")
+        raise NoEquivalent(f"no GrowthBook regex for referrer pattern {pattern!r}")
     return (
         r"^(?:[a-z][a-z0-9+.-]*:)?(?://)?(?:[^/?#@]*@)?(?:[^/?#@:]*\.)?" + re.escape(domain) + r"(?::\d*)?(?:[/?#]|$)"
     )
@@ -121,11 +127,11 @@ def growthbook_condition(condition: Any) -> dict[str, Any]:
         return out
     if isinstance(condition, Trait):
         if condition.operator != "equals" or not isinstance(condition.value, str):
-            raise NotImplementedError(f"no GrowthBook condition for trait operator {condition.operator!r}")
+            raise NoEquivalent(f"no GrowthBook condition for trait operator {condition.operator!r}")
         return {condition.key: condition.value.casefold()}
     if isinstance(condition, Referrer):
         return {"referrer": {"$regexi": _referrer_regex(condition)}}
-    raise NotImplementedError(f"no GrowthBook condition for {type(condition).__name__}")
+    raise NoEquivalent(f"no GrowthBook condition for {type(condition).__name__}")
 
 
 def merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -146,7 +152,7 @@ def slot_feature(slot: Slot, experiment: bool = False) -> dict[str, Any]:
     for variant in slot.variants:
         children = getattr(variant.condition, "children", None)
         if children is None:
-            raise NotImplementedError("each benchmark variant has an `all` condition")
+            raise NoEquivalent("each benchmark variant has an `all` condition")
         rules.append(
             {
                 "id": f"fr_{variant.id}",

@@ -139,20 +139,11 @@ def parse_wrk(output: str) -> dict[str, float]:
     return out
 
 
-def wrk(url: str, doc: dict, seconds: float, connections: int, workdir: Path) -> dict[str, float]:
-    script = workdir / f"{abs(hash(json.dumps(doc)))}.lua"
-    script.write_text(LUA % json.dumps(json.dumps(doc)))
+def run_wrk(url: str, seconds: float, connections: int, *options: str) -> dict[str, float]:
+    """wrk against `url` for `seconds` at `connections` (2 threads at most), with its `options` (a
+    script, headers); the figures `parse_wrk` reads."""
     done = subprocess.run(
-        [
-            "wrk",
-            f"-t{min(connections, 2)}",
-            f"-c{connections}",
-            f"-d{int(seconds)}s",
-            "--latency",
-            "-s",
-            str(script),
-            url,
-        ],
+        ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{int(seconds)}s", "--latency", *options, url],
         capture_output=True,
         text=True,
         timeout=seconds + 60,
@@ -160,6 +151,12 @@ def wrk(url: str, doc: dict, seconds: float, connections: int, workdir: Path) ->
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed:\n{done.stdout}\n{done.stderr}")
     return parse_wrk(done.stdout)
+
+
+def wrk(url: str, doc: dict, seconds: float, connections: int, workdir: Path) -> dict[str, float]:
+    script = workdir / f"{abs(hash(json.dumps(doc)))}.lua"
+    script.write_text(LUA % json.dumps(json.dumps(doc)))
+    return run_wrk(url, seconds, connections, "-s", str(script))
 
 
 def measure(rounds: int, seconds: float, connections: int) -> list[Figure]:
@@ -243,15 +240,7 @@ end
 def wrk_events(url: str, tokens: list[str], seconds: int, connections: int, workdir: Path) -> dict[str, float]:
     script = workdir / "events.lua"
     script.write_text(EVENTS_LUA % ",".join(json.dumps(t) for t in tokens))
-    done = subprocess.run(
-        ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed:\n{done.stdout}\n{done.stderr}")
-    return parse_wrk(done.stdout)
+    return run_wrk(url, seconds, connections, "-s", str(script))
 
 
 def page_figures(results: dict, rounds: int, seconds: int, connections: int, server: DjangoServer) -> list[Figure]:

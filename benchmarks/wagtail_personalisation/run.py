@@ -23,18 +23,17 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from benchmarks.load import parse_wrk
+from benchmarks.load import run_wrk
 from benchmarks.report import OUT, Figure, table
-from tests.browser.frontend_stack import free_port, wait_for
+from tests.browser.frontend_stack import Stack, wait_for
 
 PROJECT = Path(__file__).resolve().parent / "project"
 VENV = OUT / "wp-venv"
@@ -88,74 +87,43 @@ def ensure_venv() -> tuple[Path, float | None]:
     return python, time.perf_counter() - started
 
 
-class Site:
-    """The wagtail-personalisation site: a fresh SQLite file, migrated and seeded, under gunicorn."""
+@dataclass
+class Site(Stack):
+    """The wagtail-personalisation site: a fresh SQLite file, migrated and seeded, under gunicorn run
+    by `python` (its virtualenv's); processes, logs and clean-up as `Stack` does them."""
 
-    def __init__(self, python: Path) -> None:
-        self.python = python
-        self.workdir = Path(tempfile.mkdtemp(prefix="tailor-wp-"))
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-        self.env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
-        self.env.update(
-            DJANGO_SETTINGS_MODULE="wp_site.settings",
-            PYTHONPATH=str(PROJECT),
-            WP_DATABASE=str(self.workdir / "wp.sqlite3"),
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        )
+    python: Path = field(default_factory=lambda: Path(sys.executable))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.django_url
+
+    def django_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
+        env.update(
+            DJANGO_SETTINGS_MODULE="wp_site.settings",
+            PYTHONPATH=str(PROJECT),
+            WP_DATABASE=str(self.workdir / "wp.sqlite3"),
+            DJANGO_SECRET_KEY=self.secret_key,
+        )
+        return env
+
+    @cached_property
+    def secret_key(self) -> str:
+        return secrets.token_urlsafe(50)
 
     def django(self, *args: str, timeout: float = 300) -> str:
-        done = subprocess.run(
-            [str(self.python), "-m", "django", *args],
-            cwd=PROJECT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"django-admin {args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        return done.stdout
+        command = [str(self.python), "-m", "django", *args]
+        return self.run(command, cwd=PROJECT, env=self.django_env(), timeout=timeout, step=f"django-admin {args[0]}")
 
     def start(self, workers: int = 2) -> Site:
         self.django("migrate", "--noinput")
         self.django("wp_seed")
-        log = self.workdir / "gunicorn.log"
-        self.process = subprocess.Popen(
-            [
-                str(self.python),
-                "-m",
-                "gunicorn",
-                "wp_site.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--timeout",
-                "60",
-            ],
-            cwd=PROJECT,
-            env=self.env,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_for(self.url + "/plain/", self.process, log, timeout=60)
+        bind = f"127.0.0.1:{self.django_port}"
+        command = [str(self.python), "-m", "gunicorn", "wp_site.wsgi", "--bind", bind, "--workers", str(workers)]
+        process, log = self.spawn([*command, "--timeout", "60"], cwd=PROJECT, env=self.django_env(), name="gunicorn")
+        wait_for(self.url + "/plain/", process, log, timeout=60)
         return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # its own session: gunicorn's arbiter and workers
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def get(url: str, cookie: str | None = None) -> tuple[str, str | None]:
@@ -180,31 +148,12 @@ def returning_visitor(url: str) -> str:
 
 
 def wrk_get(url: str, cookie: str, seconds: float, connections: int) -> dict[str, float]:
-    done = subprocess.run(
-        [
-            "wrk",
-            f"-t{min(connections, 2)}",
-            f"-c{connections}",
-            f"-d{int(seconds)}s",
-            "--latency",
-            "-H",
-            f"Cookie: {cookie}",
-            "-H",
-            f"User-Agent: {USER_AGENT}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed:\n{done.stdout}\n{done.stderr}")
-    return parse_wrk(done.stdout)
+    return run_wrk(url, seconds, connections, "-H", f"Cookie: {cookie}", "-H", f"User-Agent: {USER_AGENT}")
 
 
 def measure(python: Path, rounds: int, seconds: float, connections: int) -> tuple[dict, dict]:
     """wrk's figures per round for both pages, and the SQL queries per request of each."""
-    site = Site(python)
+    site = Site(python=python)
     try:
         site.start()
         queries = json.loads(site.django("wp_queries", "--user-agent", USER_AGENT).strip().splitlines()[-1])
